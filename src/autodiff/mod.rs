@@ -1,0 +1,1 @@
+//! Reverse-mode differentiation by chain-rule rewriting of the IR.

@@ -1,0 +1,68 @@
+//! Command-line parsing (clap) and dispatch. Exit statuses (CLI.md): 0 success,
+//! 1 the model, data or a file is wrong (a diagnostic was printed), 2 the command line.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+mod check;
+mod compile;
+mod init;
+mod run;
+mod train;
+mod bench;
+
+/// Exit status for a wrong model, data or file.
+pub const EXIT_FAILURE: i32 = 1;
+
+#[derive(Parser)]
+#[command(name = "nnc", version, about = "Compile small neural-network programs (.nn) to native forward, backward and training code")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The model file and which model in it.
+#[derive(Args, Clone)]
+pub struct ModelArgs {
+    /// The model file (.nn).
+    pub model_file: PathBuf,
+    /// Which model of the file, when it holds several.
+    #[arg(long = "model", value_name = "NAME")]
+    pub model_name: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Parse and type/shape-check a model; print only diagnostics.
+    Check(check::CheckArgs),
+    /// Run the whole pipeline to native code and show its stages.
+    Compile(compile::CompileArgs),
+    /// Evaluate a model once on given inputs.
+    Run(run::RunArgs),
+    /// Write freshly initialised params.
+    Init(init::InitArgs),
+    /// Train a model on a data set.
+    Train(train::TrainArgs),
+    /// Time training steps on synthetic data.
+    Bench(bench::BenchArgs),
+}
+
+/// Parses the command line and runs the command; returns the exit status.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap exits 2 for usage errors and 0 for --help/--version; keep both.
+            let _ = e.print();
+            return e.exit_code();
+        }
+    };
+    match cli.command {
+        Command::Check(a) => check::run(a),
+        Command::Compile(a) => compile::run(a),
+        Command::Run(a) => run::run(a),
+        Command::Init(a) => init::run(a),
+        Command::Train(a) => train::run(a),
+        Command::Bench(a) => bench::run(a),
+    }
+}

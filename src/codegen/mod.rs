@@ -1,0 +1,1 @@
+//! IR to native code with Cranelift. The only module that imports cranelift-*.

@@ -1,0 +1,1 @@
+//! Tensor files (safetensors, MNIST IDX), atomic writes, param initialisation.

@@ -1,0 +1,16 @@
+//! The intermediate representation: a petgraph graph of tensor operations with static,
+//! symbolic shapes. Imports nothing of nnc but `diag` (for spans).
+
+mod dim;
+mod graph;
+mod op;
+mod print;
+mod shape;
+mod verify;
+
+pub use dim::{Bindings, Dim, DimError};
+pub use graph::{Graph, Init, InputDecl, Node, NodeId, Origin, ParamDecl, Phase};
+pub use op::{Binary, DType, Op, Reduce, ShapeError, TensorType, Unary, F64};
+pub use print::print;
+pub use shape::{broadcast, broadcasts_to, Shape};
+pub use verify::{verify, Expect, VerifyError};

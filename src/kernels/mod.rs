@@ -1,0 +1,1 @@
+//! Host routines that JIT code calls: matrix products, vectorised transcendental functions.

@@ -1,0 +1,1 @@
+//! The optimiser: an ordered pipeline of graph passes, fusion into kernels, memory planning.

@@ -1,0 +1,1 @@
+//! Name resolution, `fn` inlining, type and shape checking, and lowering to IR.

@@ -1,0 +1,1 @@
+//! Lexer (logos), AST and parser (lalrpop): source text to `(Ast, Vec<Diagnostic>)`.

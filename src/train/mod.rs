@@ -1,0 +1,1 @@
+//! Training: optimisers expressed as IR, data sets, the loop, checkpoints.
