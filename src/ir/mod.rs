@@ -1,6 +1,7 @@
 //! The intermediate representation: a petgraph graph of tensor operations with static,
 //! symbolic shapes. Imports nothing of nnc but `diag` (for spans).
 
+mod bind;
 mod dim;
 mod graph;
 mod op;
@@ -8,6 +9,7 @@ mod print;
 mod shape;
 mod verify;
 
+pub use bind::{bind_sizes, BindError, Binder};
 pub use dim::{Bindings, Dim, DimError};
 pub use graph::{Graph, Init, InputDecl, Node, NodeId, Origin, ParamDecl, Phase};
 pub use op::{Binary, DType, Op, Reduce, ShapeError, TensorType, Unary, F64};
