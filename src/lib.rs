@@ -4,16 +4,16 @@
 //! `diag` → `syntax` → `ir` → `sema` → `interp`, `autodiff` → `opt` → `kernels`,
 //! `codegen` → `runtime` → `io`, `train` → the public API here → the CLI (`main.rs`).
 
-pub mod diag;
-pub mod tensor;
-pub mod syntax;
-pub mod ir;
-pub mod sema;
-pub mod interp;
 pub mod autodiff;
-pub mod opt;
-pub mod kernels;
 pub mod codegen;
-pub mod runtime;
+pub mod diag;
+pub mod interp;
 pub mod io;
+pub mod ir;
+pub mod kernels;
+pub mod opt;
+pub mod runtime;
+pub mod sema;
+pub mod syntax;
+pub mod tensor;
 pub mod train;

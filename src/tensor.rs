@@ -21,14 +21,28 @@ pub struct Tensor {
 impl Tensor {
     /// An f32 tensor. Panics if the data length is not the product of the shape.
     pub fn f32(shape: Vec<usize>, data: Vec<f32>) -> Tensor {
-        assert_eq!(shape.iter().product::<usize>(), data.len(), "tensor data does not fill its shape");
-        Tensor { shape, data: Data::F32(data) }
+        assert_eq!(
+            shape.iter().product::<usize>(),
+            data.len(),
+            "tensor data does not fill its shape"
+        );
+        Tensor {
+            shape,
+            data: Data::F32(data),
+        }
     }
 
     /// An i32 tensor. Panics if the data length is not the product of the shape.
     pub fn i32(shape: Vec<usize>, data: Vec<i32>) -> Tensor {
-        assert_eq!(shape.iter().product::<usize>(), data.len(), "tensor data does not fill its shape");
-        Tensor { shape, data: Data::I32(data) }
+        assert_eq!(
+            shape.iter().product::<usize>(),
+            data.len(),
+            "tensor data does not fill its shape"
+        );
+        Tensor {
+            shape,
+            data: Data::I32(data),
+        }
     }
 
     /// An f32 tensor of zeros.

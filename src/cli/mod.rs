@@ -4,18 +4,22 @@
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
+mod bench;
 mod check;
 mod compile;
 mod init;
 mod run;
 mod train;
-mod bench;
 
 /// Exit status for a wrong model, data or file.
 pub const EXIT_FAILURE: i32 = 1;
 
 #[derive(Parser)]
-#[command(name = "nnc", version, about = "Compile small neural-network programs (.nn) to native forward, backward and training code")]
+#[command(
+    name = "nnc",
+    version,
+    about = "Compile small neural-network programs (.nn) to native forward, backward and training code"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

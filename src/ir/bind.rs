@@ -67,7 +67,10 @@ impl Binder {
 
     /// Starts from known values (e.g. from a previous instantiation).
     pub fn with(bindings: Bindings) -> Binder {
-        let source = bindings.keys().map(|k| (k.clone(), "given sizes".to_string())).collect();
+        let source = bindings
+            .keys()
+            .map(|k| (k.clone(), "given sizes".to_string()))
+            .collect();
         Binder { bindings, source }
     }
 
@@ -75,8 +78,11 @@ impl Binder {
     /// Only dimensions that are a single size variable bind it; other symbolic dimensions
     /// (products such as `2*N`) are checked once everything is bound.
     pub fn bind(&mut self, name: &str, expected: &Shape, found: &[usize]) -> Result<(), BindError> {
-        let mismatch =
-            || BindError::Shape { name: name.to_string(), expected: expected.clone(), found: found.to_vec() };
+        let mismatch = || BindError::Shape {
+            name: name.to_string(),
+            expected: expected.clone(),
+            found: found.to_vec(),
+        };
         if expected.rank() != found.len() {
             return Err(mismatch());
         }
@@ -123,7 +129,11 @@ impl Binder {
                 DimError::Overflow => BindError::Overflow(name.to_string()),
             })?;
             if dims != found {
-                return Err(BindError::Shape { name: name.to_string(), expected: expected.clone(), found: found.to_vec() });
+                return Err(BindError::Shape {
+                    name: name.to_string(),
+                    expected: expected.clone(),
+                    found: found.to_vec(),
+                });
             }
         }
         Ok(self.bindings)
@@ -162,7 +172,14 @@ mod tests {
     fn graph() -> Graph {
         let mut g = Graph::new();
         g.add_input("x", TensorType::f32(Shape(vec![Dim::var("N"), Dim::lit(4)])), None);
-        g.add_input("y", TensorType { dtype: DType::I32, shape: Shape(vec![Dim::var("N")]) }, None);
+        g.add_input(
+            "y",
+            TensorType {
+                dtype: DType::I32,
+                shape: Shape(vec![Dim::var("N")]),
+            },
+            None,
+        );
         g.add_param("W", Shape::lit(&[4, 2]), Init::Const(0.0), None);
         g
     }
@@ -178,7 +195,13 @@ mod tests {
             }
             other => panic!("expected a conflict, got {other:?}"),
         }
-        assert!(matches!(bind_sizes(&g, &[&[3, 5], &[3]], None), Err(BindError::Shape { .. })));
-        assert!(matches!(bind_sizes(&g, &[&[3, 4], &[3]], Some(&[&[4, 3]])), Err(BindError::Shape { .. })));
+        assert!(matches!(
+            bind_sizes(&g, &[&[3, 5], &[3]], None),
+            Err(BindError::Shape { .. })
+        ));
+        assert!(matches!(
+            bind_sizes(&g, &[&[3, 4], &[3]], Some(&[&[4, 3]])),
+            Err(BindError::Shape { .. })
+        ));
     }
 }

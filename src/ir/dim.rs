@@ -30,12 +30,18 @@ pub enum DimError {
 impl Dim {
     /// A literal dimension.
     pub fn lit(n: u64) -> Dim {
-        Dim { coef: n, vars: Vec::new() }
+        Dim {
+            coef: n,
+            vars: Vec::new(),
+        }
     }
 
     /// A size variable.
     pub fn var(name: &str) -> Dim {
-        Dim { coef: 1, vars: vec![(Arc::from(name), 1)] }
+        Dim {
+            coef: 1,
+            vars: vec![(Arc::from(name), 1)],
+        }
     }
 
     /// The dimension `1`, the unit of products.
@@ -68,7 +74,10 @@ impl Dim {
         if coef == 0 {
             return Some(Dim::lit(0));
         }
-        Some(Dim { coef, vars: vars.into_iter().collect() })
+        Some(Dim {
+            coef,
+            vars: vars.into_iter().collect(),
+        })
     }
 
     /// `self / other` when it is an exact monomial, as a reshape's `-1` needs.
@@ -87,7 +96,10 @@ impl Dim {
                 vars.remove(v);
             }
         }
-        Some(Dim { coef: self.coef / other.coef, vars: vars.into_iter().collect() })
+        Some(Dim {
+            coef: self.coef / other.coef,
+            vars: vars.into_iter().collect(),
+        })
     }
 
     /// The product of a list of dimensions (the element count of a shape).

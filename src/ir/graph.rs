@@ -40,7 +40,10 @@ pub struct Origin {
 impl Origin {
     /// A forward node from this span.
     pub fn forward(span: Span) -> Origin {
-        Origin { span: Some(span), phase: Phase::Forward }
+        Origin {
+            span: Some(span),
+            phase: Phase::Forward,
+        }
     }
     /// The same source position, in another phase.
     pub fn in_phase(self, phase: Phase) -> Origin {
@@ -140,8 +143,19 @@ impl Graph {
     /// Declares an input and returns its leaf node.
     pub fn add_input(&mut self, name: &str, ty: TensorType, span: Option<Span>) -> NodeId {
         let index = self.inputs.len();
-        self.inputs.push(InputDecl { name: name.to_string(), ty: ty.clone(), span });
-        let id = self.g.add_node(Node { op: Op::Input(index), ty, origin: Origin { span, phase: Phase::Forward } });
+        self.inputs.push(InputDecl {
+            name: name.to_string(),
+            ty: ty.clone(),
+            span,
+        });
+        let id = self.g.add_node(Node {
+            op: Op::Input(index),
+            ty,
+            origin: Origin {
+                span,
+                phase: Phase::Forward,
+            },
+        });
         self.input_nodes.push(id);
         id
     }
@@ -149,8 +163,20 @@ impl Graph {
     /// Declares a param and returns its leaf node.
     pub fn add_param(&mut self, name: &str, shape: Shape, init: Init, span: Option<Span>) -> NodeId {
         let index = self.params.len();
-        self.params.push(ParamDecl { name: name.to_string(), shape: shape.clone(), init, span });
-        let node = Node { op: Op::Param(index), ty: TensorType::f32(shape), origin: Origin { span, phase: Phase::Forward } };
+        self.params.push(ParamDecl {
+            name: name.to_string(),
+            shape: shape.clone(),
+            init,
+            span,
+        });
+        let node = Node {
+            op: Op::Param(index),
+            ty: TensorType::f32(shape),
+            origin: Origin {
+                span,
+                phase: Phase::Forward,
+            },
+        };
         let id = self.g.add_node(node);
         self.param_nodes.push(id);
         id
@@ -184,8 +210,15 @@ impl Graph {
 
     /// Adds the f32 scalar constant `value`.
     pub fn constant(&mut self, value: f64, origin: Origin) -> NodeId {
-        self.add(Op::Const { value: F64(value), per: Dim::one() }, &[], origin)
-            .expect("a constant has no operands to mismatch")
+        self.add(
+            Op::Const {
+                value: F64(value),
+                per: Dim::one(),
+            },
+            &[],
+            origin,
+        )
+        .expect("a constant has no operands to mismatch")
     }
 
     /// The node `id`. Panics if `id` was removed: holding a dead id is a bug in a pass.
@@ -200,15 +233,21 @@ impl Graph {
 
     /// The operands of `id`, in order.
     pub fn args(&self, id: NodeId) -> Vec<NodeId> {
-        let mut edges: Vec<(u32, NodeId)> =
-            self.g.edges_directed(id, Direction::Incoming).map(|e| (*e.weight(), e.source())).collect();
+        let mut edges: Vec<(u32, NodeId)> = self
+            .g
+            .edges_directed(id, Direction::Incoming)
+            .map(|e| (*e.weight(), e.source()))
+            .collect();
         edges.sort_unstable_by_key(|e| e.0);
         edges.into_iter().map(|e| e.1).collect()
     }
 
     /// The nodes that use `id` as an operand (once per use).
     pub fn users(&self, id: NodeId) -> Vec<NodeId> {
-        self.g.edges_directed(id, Direction::Outgoing).map(|e| e.target()).collect()
+        self.g
+            .edges_directed(id, Direction::Outgoing)
+            .map(|e| e.target())
+            .collect()
     }
 
     /// All node ids, in index order.

@@ -260,7 +260,10 @@ pub struct TensorType {
 impl TensorType {
     /// An f32 tensor type.
     pub fn f32(shape: Shape) -> TensorType {
-        TensorType { dtype: DType::F32, shape }
+        TensorType {
+            dtype: DType::F32,
+            shape,
+        }
     }
 }
 
@@ -288,7 +291,10 @@ impl Op {
     pub fn is_piecewise_constant(&self) -> bool {
         matches!(
             self,
-            Op::Unary(Unary::Sign | Unary::Step) | Op::Binary(Binary::GreaterEq) | Op::ArgMaxMask { .. } | Op::OneHot { .. }
+            Op::Unary(Unary::Sign | Unary::Step)
+                | Op::Binary(Binary::GreaterEq)
+                | Op::ArgMaxMask { .. }
+                | Op::OneHot { .. }
         )
     }
 
@@ -299,13 +305,19 @@ impl Op {
             if args.len() == n {
                 Ok(())
             } else {
-                Err(ShapeError::Arity { expected: n, found: args.len() })
+                Err(ShapeError::Arity {
+                    expected: n,
+                    found: args.len(),
+                })
             }
         };
         let all_f32 = || {
             args.iter().try_for_each(|t| match t.dtype {
                 DType::F32 => Ok(()),
-                found => Err(ShapeError::DType { expected: DType::F32, found }),
+                found => Err(ShapeError::DType {
+                    expected: DType::F32,
+                    found,
+                }),
             })
         };
         match self {
@@ -325,14 +337,22 @@ impl Op {
                 let (a, b) = (&args[0].shape, &args[1].shape);
                 broadcast(a, b)
                     .map(TensorType::f32)
-                    .map_err(|dims| ShapeError::Broadcast { a: a.clone(), b: b.clone(), dims })
+                    .map_err(|dims| ShapeError::Broadcast {
+                        a: a.clone(),
+                        b: b.clone(),
+                        dims,
+                    })
             }
             Op::Reduce { axes, .. } | Op::ArgMaxMask { axes } => {
                 arity(1)?;
                 all_f32()?;
                 let s = &args[0].shape;
                 check_axes(axes, s.rank())?;
-                Ok(TensorType::f32(if matches!(self, Op::Reduce { .. }) { s.without_axes(axes) } else { s.clone() }))
+                Ok(TensorType::f32(if matches!(self, Op::Reduce { .. }) {
+                    s.without_axes(axes)
+                } else {
+                    s.clone()
+                }))
             }
             Op::BroadcastTo(to) => {
                 arity(1)?;
@@ -340,7 +360,10 @@ impl Op {
                 if broadcasts_to(&args[0].shape, to) {
                     Ok(TensorType::f32(to.clone()))
                 } else {
-                    Err(ShapeError::Incompatible { from: args[0].shape.clone(), to: to.clone() })
+                    Err(ShapeError::Incompatible {
+                        from: args[0].shape.clone(),
+                        to: to.clone(),
+                    })
                 }
             }
             Op::Reshape(to) => {
@@ -350,7 +373,10 @@ impl Op {
                 if from.numel().ok_or(ShapeError::Overflow)? == to.numel().ok_or(ShapeError::Overflow)? {
                     Ok(TensorType::f32(to.clone()))
                 } else {
-                    Err(ShapeError::Incompatible { from: from.clone(), to: to.clone() })
+                    Err(ShapeError::Incompatible {
+                        from: from.clone(),
+                        to: to.clone(),
+                    })
                 }
             }
             Op::Transpose => {
@@ -372,7 +398,10 @@ impl Op {
             Op::OneHot { classes } => {
                 arity(1)?;
                 if args[0].dtype != DType::I32 {
-                    return Err(ShapeError::DType { expected: DType::I32, found: args[0].dtype });
+                    return Err(ShapeError::DType {
+                        expected: DType::I32,
+                        found: args[0].dtype,
+                    });
                 }
                 let mut dims = args[0].shape.0.clone();
                 dims.push(classes.clone());
@@ -382,7 +411,10 @@ impl Op {
                 arity(2)?;
                 all_f32()?;
                 if args[0].shape.rank() != 0 {
-                    return Err(ShapeError::Rank { expected: "0 (a scalar)".into(), found: args[0].shape.clone() });
+                    return Err(ShapeError::Rank {
+                        expected: "0 (a scalar)".into(),
+                        found: args[0].shape.clone(),
+                    });
                 }
                 Ok(args[1].clone())
             }
@@ -401,7 +433,10 @@ impl Op {
             Op::Unary(u) => format!("{u:?}").to_lowercase(),
             Op::Binary(Binary::GreaterEq) => "greater_eq".into(),
             Op::Binary(b) => format!("{b:?}").to_lowercase(),
-            Op::Reduce { kind: Reduce::LogSumExp, axes } => format!("reduce_logsumexp {axes:?}"),
+            Op::Reduce {
+                kind: Reduce::LogSumExp,
+                axes,
+            } => format!("reduce_logsumexp {axes:?}"),
             Op::Reduce { kind, axes } => format!("reduce_{} {axes:?}", format!("{kind:?}").to_lowercase()),
             Op::ArgMaxMask { axes } => format!("argmax_mask {axes:?}"),
             Op::BroadcastTo(s) => format!("broadcast_to {s}"),
@@ -428,7 +463,10 @@ fn rank2(s: &Shape) -> Result<&[crate::ir::Dim], ShapeError> {
     if s.rank() == 2 {
         Ok(s.dims())
     } else {
-        Err(ShapeError::Rank { expected: "2".into(), found: s.clone() })
+        Err(ShapeError::Rank {
+            expected: "2".into(),
+            found: s.clone(),
+        })
     }
 }
 

@@ -36,13 +36,22 @@ impl Shape {
     /// The concrete dimensions under `bindings`, with the element count checked for overflow.
     pub fn eval(&self, bindings: &Bindings) -> Result<Vec<usize>, DimError> {
         let dims = self.0.iter().map(|d| d.eval(bindings)).collect::<Result<Vec<_>, _>>()?;
-        dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).ok_or(DimError::Overflow)?;
+        dims.iter()
+            .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+            .ok_or(DimError::Overflow)?;
         Ok(dims)
     }
 
     /// The shape with `axes` removed (`axes` sorted, in range).
     pub fn without_axes(&self, axes: &[usize]) -> Shape {
-        Shape(self.0.iter().enumerate().filter(|(i, _)| !axes.contains(i)).map(|(_, d)| d.clone()).collect())
+        Shape(
+            self.0
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !axes.contains(i))
+                .map(|(_, d)| d.clone())
+                .collect(),
+        )
     }
 
     /// The shape with `axes` set to 1, as `keepdims=true` leaves them.
@@ -105,7 +114,10 @@ mod tests {
         let n = Dim::var("N");
         let a = Shape(vec![n.clone(), Dim::lit(3)]);
         assert_eq!(broadcast(&a, &Shape::lit(&[3])).unwrap(), a);
-        assert_eq!(broadcast(&Shape::lit(&[4, 1]), &Shape::lit(&[3])).unwrap(), Shape::lit(&[4, 3]));
+        assert_eq!(
+            broadcast(&Shape::lit(&[4, 1]), &Shape::lit(&[3])).unwrap(),
+            Shape::lit(&[4, 3])
+        );
         assert_eq!(broadcast(&Shape::scalar(), &a).unwrap(), a);
         let err = broadcast(&a, &Shape::lit(&[4])).unwrap_err();
         assert_eq!((err.0.to_string(), err.1.to_string()), ("3".into(), "4".into()));

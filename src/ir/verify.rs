@@ -73,7 +73,12 @@ pub fn verify(g: &Graph, expect: Expect) -> Result<(), VerifyError> {
                 let tys: Vec<_> = args.iter().map(|&a| &g.node(a).ty).collect();
                 match op.result_type(&tys) {
                     Ok(t) if t == node.ty => {}
-                    Ok(t) => return err(Some(id), format!("{} records type {} but its rule gives {t}", op.name(), node.ty)),
+                    Ok(t) => {
+                        return err(
+                            Some(id),
+                            format!("{} records type {} but its rule gives {t}", op.name(), node.ty),
+                        )
+                    }
                     Err(e) => return err(Some(id), format!("{}: {e}", op.name())),
                 }
             }
