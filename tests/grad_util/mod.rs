@@ -319,3 +319,116 @@ pub fn check(spec: &Spec) -> Result<(), String> {
     }
     Ok(())
 }
+
+// ---------- conformance fixtures ----------
+
+/// The tensors of a safetensors file by name; F32, F64 and I32 are read.
+pub fn load_safetensors(path: &std::path::Path) -> std::collections::BTreeMap<String, nnc::tensor::Tensor> {
+    use safetensors::{Dtype, SafeTensors};
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let st = SafeTensors::deserialize(&bytes).expect("a safetensors file");
+    st.tensors()
+        .into_iter()
+        .map(|(name, view)| {
+            let shape = view.shape().to_vec();
+            let raw = view.data();
+            let t = match view.dtype() {
+                Dtype::F32 => nnc::tensor::Tensor::f32(
+                    shape,
+                    raw.chunks_exact(4)
+                        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+                        .collect(),
+                ),
+                Dtype::F64 => nnc::tensor::Tensor::f32(
+                    shape,
+                    raw.chunks_exact(8)
+                        .map(|c| f64::from_le_bytes(c.try_into().unwrap()) as f32)
+                        .collect(),
+                ),
+                Dtype::I32 => nnc::tensor::Tensor::i32(
+                    shape,
+                    raw.chunks_exact(4)
+                        .map(|c| i32::from_le_bytes(c.try_into().unwrap()))
+                        .collect(),
+                ),
+                other => panic!("unexpected dtype {other:?}"),
+            };
+            (name, t)
+        })
+        .collect()
+}
+
+/// The expected tensors of a case as f64 (read without rounding to f32).
+pub fn load_expected(path: &std::path::Path) -> std::collections::BTreeMap<String, (Vec<usize>, Vec<f64>)> {
+    use safetensors::{Dtype, SafeTensors};
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let st = SafeTensors::deserialize(&bytes).expect("a safetensors file");
+    st.tensors()
+        .into_iter()
+        .map(|(name, view)| {
+            assert_eq!(view.dtype(), Dtype::F64, "{name}");
+            let data = view
+                .data()
+                .chunks_exact(8)
+                .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
+                .collect();
+            (name, (view.shape().to_vec(), data))
+        })
+        .collect()
+}
+
+pub fn fixture_dir(case: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/conformance")
+        .join(case)
+}
+
+/// Runs a hand-built graph of a conformance case in f32 and in f64 (with `--grad` and, when
+/// asked, `--grad-inputs`) and compares every expected tensor within
+/// `|got - want| <= atol + 1e-3 |want|`.
+pub fn run_conformance(case: &str, mut g: Graph, grad_inputs: bool, atol: f64) {
+    let dir = fixture_dir(case);
+    let params = load_safetensors(&dir.join("params.safetensors"));
+    let inputs = load_safetensors(&dir.join("inputs.safetensors"));
+    let expected = load_expected(&dir.join("expected.safetensors"));
+    let ins: Vec<nnc::tensor::Tensor> = g.inputs.iter().map(|d| inputs[&d.name].clone()).collect();
+    let ps: Vec<nnc::tensor::Tensor> = g.params.iter().map(|d| params[&d.name].clone()).collect();
+    nnc::autodiff::add_gradient_outputs(&mut g, true, grad_inputs).expect("differentiable");
+    verify(&g, Expect { grads_expanded: true }).expect("verified");
+    let got32 = nnc::interp::eval::<f32>(&g, &Default::default(), &ins, &ps).expect("f32 evaluation");
+    let got64 = nnc::interp::eval::<f64>(&g, &Default::default(), &ins, &ps).expect("f64 evaluation");
+    let mut checked = 0;
+    for (name, (shape, want)) in &expected {
+        let pick32 = |n: &str| -> (Vec<usize>, Vec<f64>) {
+            if n == "loss" {
+                (vec![], vec![got32.loss.expect("a loss") as f64])
+            } else {
+                let v = got32
+                    .output(n)
+                    .unwrap_or_else(|| panic!("{case}: no output {n}"))
+                    .as_f()
+                    .unwrap();
+                (v.shape.clone(), v.to_f64())
+            }
+        };
+        let pick64 = |n: &str| -> (Vec<usize>, Vec<f64>) {
+            if n == "loss" {
+                (vec![], vec![got64.loss.expect("a loss")])
+            } else {
+                let v = got64.output(n).unwrap().as_f().unwrap();
+                (v.shape.clone(), v.data.clone())
+            }
+        };
+        for (precision, (gshape, got)) in [("f32", pick32(name)), ("f64", pick64(name))] {
+            assert_eq!(&gshape, shape, "{case}: {name} shape ({precision})");
+            for (i, (g, w)) in got.iter().zip(want).enumerate() {
+                assert!(
+                    (g - w).abs() <= atol + 1e-3 * w.abs(),
+                    "{case}: {name}[{i}] ({precision}) got {g}, want {w}"
+                );
+            }
+        }
+        checked += 1;
+    }
+    assert!(checked >= 2, "{case}: compared {checked} tensors");
+}
