@@ -56,8 +56,20 @@ impl<'g> Builder<'g> {
         self.unary(Unary::Neg, x)
     }
 
+    /// `x * y`, or just one of them when the other is the scalar constant 1 (the seed
+    /// cotangent): `x * 1 == x` exactly, for every `x`.
     pub(super) fn mul(&mut self, x: NodeId, y: NodeId) -> Result<NodeId, AdError> {
+        if self.is_one(y) {
+            return Ok(x);
+        }
+        if self.is_one(x) {
+            return Ok(y);
+        }
         self.binary(Binary::Mul, x, y)
+    }
+
+    fn is_one(&self, x: NodeId) -> bool {
+        matches!(&self.g.node(x).op, Op::Const { value, per } if value.0 == 1.0 && per.is_one())
     }
 
     pub(super) fn div(&mut self, x: NodeId, y: NodeId) -> Result<NodeId, AdError> {
@@ -72,6 +84,9 @@ impl<'g> Builder<'g> {
 
     /// `x * c` for a constant `c`.
     pub(super) fn mul_const(&mut self, x: NodeId, c: f64) -> Result<NodeId, AdError> {
+        if c == 1.0 {
+            return Ok(x);
+        }
         let k = self.konst(c);
         self.mul(x, k)
     }

@@ -186,7 +186,9 @@ fn select(b: &mut Builder, hi: NodeId, lo: NodeId, ct: NodeId, shapes: &[Shape; 
 
 fn reduce(b: &mut Builder, kind: Reduce, axes: &[usize], x: NodeId, y: NodeId, ct: NodeId) -> Result<NodeId, AdError> {
     let xs = b.shape(x);
-    let keep = xs.with_axes_one(axes);
+    // Broadcasting aligns on the right, so leading reduced axes need no unit axes back.
+    let leading = axes.iter().enumerate().all(|(i, &a)| i == a);
+    let keep = if leading { b.shape(y) } else { xs.with_axes_one(axes) };
     let ct_keep = b.reshape(ct, &keep)?;
     match kind {
         // ct spread over each slice
