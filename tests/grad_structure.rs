@@ -25,6 +25,7 @@ fn a_param_that_does_not_influence_the_loss_gets_zeros_for_at_most_one_node() {
     let mut only_w = g.clone();
     let before = only_w.node_count();
     gradients(&mut only_w, l, &[w]).unwrap();
+    verified(&only_w);
     let cost_w = only_w.node_count() - before;
 
     let mut with_one = g.clone();
@@ -34,6 +35,7 @@ fn a_param_that_does_not_influence_the_loss_gets_zeros_for_at_most_one_node() {
     assert!(with_one.node_count() - before - cost_w <= 2);
     let mut with_two = g.clone();
     gradients(&mut with_two, l, &[w, unused, unused2]).unwrap();
+    verified(&with_two);
     // each further zero gradient is one node
     assert_eq!(with_two.node_count() - with_one.node_count(), 1);
 
@@ -60,6 +62,7 @@ fn nothing_is_built_for_a_leaf_that_does_not_influence_the_target() {
     let l = sum_all(&mut g, t);
     let before = g.node_count();
     let d = gradients(&mut g, l, &[v]).unwrap();
+    verified(&g);
     assert_eq!(g.node_count() - before, 1, "only the constant 0 of a scalar");
     assert!(matches!(g.node(d[0]).op, Op::Const { .. }));
 }
@@ -115,6 +118,7 @@ fn backward_nodes_carry_the_span_of_the_forward_node_they_differentiate() {
         .unwrap();
     let before: Vec<NodeId> = g.node_ids();
     let d = gradients(&mut g, l, &[x]).unwrap()[0];
+    verified(&g);
     let new: Vec<NodeId> = g.node_ids().into_iter().filter(|n| !before.contains(n)).collect();
     assert!(!new.is_empty());
     for n in &new {
@@ -167,7 +171,10 @@ fn tanh_graph() -> (Graph, NodeId, NodeId, NodeId) {
     (g, w, u, l)
 }
 
-fn tanh_values() -> (Vec<NodeValue<f64>>, Vec<Value<f64>>, Vec<f64>, Vec<f64>) {
+/// Inputs, params, and the raw values of `w` and `u`.
+type TanhValues = (Vec<NodeValue<f64>>, Vec<Value<f64>>, Vec<f64>, Vec<f64>);
+
+fn tanh_values() -> TanhValues {
     let (w, u) = (vec![0.3, -0.7, 1.1], vec![0.5, -1.5, 2.0]);
     (
         vec![NodeValue::F(Value::new(vec![3], u.clone()))],

@@ -181,9 +181,12 @@ fn init_text(init: &Init) -> String {
     }
 }
 
+/// Writes a call from the names of its arguments.
+type CallText = Box<dyn Fn(&[String]) -> String>;
+
 /// A recognised composite: the built-in call and the nodes it reads.
 struct Idiom {
-    text_of: Box<dyn Fn(&[String]) -> String>,
+    text_of: CallText,
     reads: Vec<NodeId>,
 }
 

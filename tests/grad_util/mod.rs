@@ -210,12 +210,15 @@ pub struct Fixed {
     pub value: NodeValue<f64>,
 }
 
+/// Builds the function under test from the variables and the fixed inputs.
+pub type BuildFn<'a> = dyn Fn(&mut Graph, &[NodeId], &[NodeId]) -> NodeId + 'a;
+
 /// A function of differentiated variables (params `vars`, drawn from their domains)
 /// and fixed inputs, returning a node of any shape.
 pub struct Spec<'a> {
     pub vars: Vec<(Vec<usize>, Domain)>,
     pub fixed: Vec<Fixed>,
-    pub build: &'a dyn Fn(&mut Graph, &[NodeId], &[NodeId]) -> NodeId,
+    pub build: &'a BuildFn<'a>,
     /// Derivative orders to check: 1 = gradient, 2 = also the gradient of a projection
     /// of the gradient, ...
     pub order: usize,
@@ -313,6 +316,8 @@ pub fn check(spec: &Spec) -> Result<(), String> {
         let (sp, sm) = (values_of(&plus, *t)[0], values_of(&minus, *t)[0]);
         let fd = (sp - sm) / (2.0 * eps);
         let scale = 1.0 + ad.abs() + sp.abs().max(sm.abs());
+        // written so that a NaN on either side fails
+        #[allow(clippy::neg_cmp_op_on_partial_ord)]
         if !((ad - fd).abs() <= 2e-6 * scale) {
             return Err(format!("order {}: autodiff {ad} vs finite differences {fd}", k + 1));
         }
