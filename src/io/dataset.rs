@@ -94,6 +94,14 @@ impl Dataset {
             .ok_or_else(|| bad("a data set needs at least one tensor".into()))?;
         let count = first.1.shape.first().copied();
         for (name, t) in &tensors {
+            let numel = t.shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+            if numel != Some(t.len()) {
+                return Err(bad(format!(
+                    "tensor `{name}` has {} elements but shape {:?}",
+                    t.len(),
+                    t.shape
+                )));
+            }
             if t.shape.is_empty() || t.shape.first().copied() != count {
                 return Err(bad(format!(
                     "tensor `{name}` has shape {:?}; every tensor needs the leading example count {count:?}",
@@ -300,7 +308,7 @@ fn per_example(dir: &Path, input: &InputDecl, values: usize, what: &str) -> Resu
     let mut out: Vec<usize> = lits.iter().map(|l| l.unwrap_or(0) as usize).collect();
     match unknown.as_slice() {
         [] if known == values as u64 => Ok(out),
-        [k] if known != 0 && values as u64 % known == 0 && single_var(&dims[*k]).is_some() => {
+        [k] if known != 0 && (values as u64).is_multiple_of(known) && single_var(&dims[*k]).is_some() => {
             out[*k] = (values as u64 / known) as usize;
             Ok(out)
         }

@@ -60,7 +60,9 @@ pub fn read_idx(path: impl AsRef<Path>) -> Result<IdxArray, IoError> {
 
 fn decode(bytes: &[u8], path: &Path) -> Result<IdxArray, IoError> {
     let result = if bytes.starts_with(&[0x1f, 0x8b]) {
+        // A truncated .gz surfaces as a short stream; say where the bytes went missing.
         parse(flate2::read::MultiGzDecoder::new(bytes), true)
+            .map_err(|r| format!("{r} (after gzip decompression; is the .gz file complete?)"))
     } else {
         parse(bytes, false)
     };
