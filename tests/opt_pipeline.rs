@@ -282,7 +282,10 @@ fn graphs_with_grad_nodes_keep_them_and_the_tie_breaking_of_max() {
     assert_eq!(count(&g, |op| *op == Op::Grad), 1);
     assert_eq!(count(&g, |op| *op == Op::Binary(Binary::Max)), 2);
     nnc::autodiff::expand_grads(&mut g).unwrap();
-    let ties = [Value::new(vec![3], vec![1.0, -2.0, 0.5]), Value::new(vec![3], vec![1.0, -2.0, 0.5])];
+    let ties = [
+        Value::new(vec![3], vec![1.0, -2.0, 0.5]),
+        Value::new(vec![3], vec![1.0, -2.0, 0.5]),
+    ];
     let nv = eval_f64(&g, &[g.output("d").unwrap()], &[], &ties);
     assert_eq!(values_of(&nv, g.output("d").unwrap()), vec![1.0; 3]);
 }

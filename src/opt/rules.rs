@@ -149,12 +149,17 @@ pub static RULES: &[Rule] = &[
         }
         m.mk_bin(b, k0, k1)
     }),
-    // (x * c1) * c2 = x * (c1 * c2)
+    // (x * c1) * c2 = x * (c1 * c2)   (when c1 * c2 is far from overflow and underflow, so
+    // the result overflows only where the exact product does)
     rule("mul_const_const", Rounding, |m, n| {
         let (x, c1, c2) = m.either(n, Mul, |m, p, c2| {
             let c2 = m.konst(c2)?;
             m.either(p, Mul, |m, x, c1| Some((x, m.konst(c1)?, c2)))
         })?;
+        let product = m.magnitude(c1)? * m.magnitude(c2)?;
+        if !(2f64.powi(-60)..=2f64.powi(60)).contains(&product) {
+            return None;
+        }
         let k = m.mk_bin(Mul, c1, c2)?;
         m.mk_bin(Mul, x, k)
     }),
@@ -428,6 +433,15 @@ impl<'g> Rw<'g> {
         Some(value.0 / per as f64)
     }
 
+    /// `|value / per|` of the `Const` node `k`, taking a divisor with size variables as 1
+    /// (an upper bound).
+    pub fn magnitude(&self, k: NodeId) -> Option<f64> {
+        let Op::Const { value, per } = self.op(k) else {
+            return None;
+        };
+        Some((value.0 / per.as_lit().unwrap_or(1) as f64).abs())
+    }
+
     /// Whether `n` is a splat of exactly `v` (in f64, hence also in f32).
     pub fn is_splat(&self, n: NodeId, v: f64) -> bool {
         self.splat(n) == Some(v)
@@ -493,6 +507,15 @@ mod tests {
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')));
         assert!(rule_named("mul_one").is_some());
+    }
+
+    #[test]
+    fn pow_zero_is_one_for_every_x_in_the_reference_semantics() {
+        use crate::interp::unary;
+        for x in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -0.0, 0.0, -3.5, 1e300] {
+            assert_eq!(unary(Unary::Pow(F64(0.0)), x), 1.0, "{x}");
+            assert_eq!(unary(Unary::Pow(F64(0.0)), x as f32), 1.0, "{x}");
+        }
     }
 
     #[test]

@@ -244,8 +244,8 @@ pub fn show(g: &Graph, n: NodeId) -> String {
     match &node.op {
         Op::Input(i) => g.inputs[*i].name.clone(),
         Op::Param(i) => g.params[*i].name.clone(),
-        Op::Const { value, per } if per.is_one() => format!("{}", value.0),
-        Op::Const { value, per } => format!("{}/{}", value.0, per),
+        Op::Const { value, per } if per.is_one() => number(value.0),
+        Op::Const { value, per } => format!("{}/{}", number(value.0), per),
         Op::Unary(Unary::Pow(c)) => list("pow".into(), format!("{}", c.0)),
         Op::Unary(u) => list(format!("{u:?}").to_lowercase(), String::new()),
         Op::Binary(Binary::GreaterEq) => list("ge".into(), String::new()),
@@ -273,6 +273,15 @@ pub fn show(g: &Graph, n: NodeId) -> String {
         }
         Op::OneHot { classes } => list("onehot".into(), classes.to_string()),
         other => list(other.name(), String::new()),
+    }
+}
+
+/// A number as the cases write it: `2`, `-0.25`, `1e30`.
+fn number(v: f64) -> String {
+    if v != 0.0 && v.is_finite() && !(1e-4..1e6).contains(&v.abs()) {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
     }
 }
 
