@@ -189,25 +189,46 @@ fn unknown_keyword(name: &str, params: &[P], k: &Ident) -> Diagnostic {
 }
 
 /// Lowers a call whose arguments `bind` accepted.
+///
+/// This function is on the recursion path of lowering (arguments are lowered here), so
+/// it only lowers the tensor arguments and leaves the expansion to [`expand`]: in debug
+/// builds every local of a function takes its own stack slot, and a 2 MiB thread must
+/// hold the deepest accepted nesting.
 pub(super) fn lower(lw: &mut Lowerer, b: Builtin, args: &[Option<&Expr>], span: Span, scope: &Scope) -> Val {
-    let (name, params) = entry(b);
-    let mut tensors: Vec<Val> = Vec::new();
+    let params = entry(b).1;
+    let mut tensors: Vec<NodeId> = Vec::new();
+    let mut poisoned = false;
     for (i, (p, a)) in params.iter().zip(args).enumerate() {
         if let (P::Tensor, Some(e)) = (p, a) {
-            let v = lw.expr(e, scope);
             // Labels are the one place an i32 tensor is welcome.
             let labels = b == Builtin::CrossEntropy && i == 1;
-            tensors.push(match v {
-                Some(id) if !labels && lw.g.dtype(id) == DType::I32 => lw.report_none(
-                    Diagnostic::error(e.span, format!("`{name}` needs an f32 tensor, found an i32 tensor"))
-                        .with_label(format!("this is {}", lw.g.node(id).ty))
-                        .with_note("i32 tensors hold class labels; they can only be passed to cross_entropy"),
-                ),
-                v => v,
-            });
+            match lw.expr(e, scope) {
+                Some(id) if labels || lw.g.dtype(id) == DType::F32 => tensors.push(id),
+                Some(id) => {
+                    not_f32(lw, b, e, id);
+                    poisoned = true;
+                }
+                None => poisoned = true,
+            }
         }
     }
-    let t: Vec<NodeId> = tensors.into_iter().collect::<Option<_>>()?;
+    if poisoned {
+        return None;
+    }
+    expand(lw, b, &tensors, args, span, scope)
+}
+
+fn not_f32(lw: &mut Lowerer, b: Builtin, e: &Expr, id: NodeId) {
+    let name = entry(b).0;
+    let d = Diagnostic::error(e.span, format!("`{name}` needs an f32 tensor, found an i32 tensor"))
+        .with_label(format!("this is {}", lw.g.node(id).ty))
+        .with_note("i32 tensors hold class labels; they can only be passed to cross_entropy");
+    lw.report(d);
+}
+
+/// The expansion of a built-in over its lowered tensor arguments `t`.
+fn expand(lw: &mut Lowerer, b: Builtin, t: &[NodeId], args: &[Option<&Expr>], span: Span, scope: &Scope) -> Val {
+    let name = entry(b).0;
     let arg = |i: usize| args.get(i).copied().flatten();
     match b {
         Builtin::Map(u) => lw.node(Op::Unary(u), &[t[0]], span, name),
@@ -219,8 +240,8 @@ pub(super) fn lower(lw: &mut Lowerer, b: Builtin, args: &[Option<&Expr>], span: 
             lw.node(Op::Unary(Unary::LeakyRelu(F64(alpha))), &[t[0]], span, name)
         }
         Builtin::Gelu => gelu(lw, t[0], span),
-        Builtin::Maximum => lw.node(Op::Binary(Binary::Max), &t, span, name),
-        Builtin::Minimum => lw.node(Op::Binary(Binary::Min), &t, span, name),
+        Builtin::Maximum => lw.node(Op::Binary(Binary::Max), t, span, name),
+        Builtin::Minimum => lw.node(Op::Binary(Binary::Min), t, span, name),
         Builtin::Reduce(kind) => {
             let shape = lw.shape(t[0]);
             let axes = match arg(1) {

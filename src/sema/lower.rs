@@ -22,7 +22,7 @@ pub(super) type Val = Option<NodeId>;
 const MAX_LOWER_DEPTH: u32 = 512;
 
 /// The most nodes one model may lower to (inlining can multiply a file's size).
-const MAX_NODES: usize = 1 << 20;
+const MAX_NODES: usize = 1 << 18;
 
 /// Where names are looked up.
 pub(super) enum Scope<'s> {
@@ -200,31 +200,29 @@ impl Lowerer<'_> {
         None
     }
 
+    // The functions on the recursion path (`expr`, `expr_inner`, `call`, `builtin`,
+    // `inline`, `chain`) keep few locals and leave diagnostics and IR construction to
+    // helpers: in debug builds each local takes its own stack slot, and a 2 MiB thread
+    // must hold the deepest accepted nesting.
     fn expr_inner(&mut self, e: &Expr, scope: &Scope) -> Val {
         match &e.kind {
             ExprKind::Number { value, .. } => Some(self.constant(*value, e.span)),
-            ExprKind::Bool(_) => self.report_none(
-                Diagnostic::error(e.span, "`true` and `false` are only allowed as a `keepdims=` value")
-                    .with_label("not a tensor"),
-            ),
+            ExprKind::Bool(_) => self.misplaced(e.span, "`true` and `false` are only allowed as a `keepdims=` value"),
             ExprKind::Name(name) => self.lookup(name, e.span, scope),
             ExprKind::Call { callee, args } => self.call(callee, args, e.span, scope),
-            ExprKind::List(_) => self.report_none(
-                Diagnostic::error(e.span, "a bracket list is only allowed as the shape argument of `reshape`")
-                    .with_label("not a tensor"),
-            ),
+            ExprKind::List(_) => self.misplaced(e.span, "a bracket list is only allowed as the shape argument of `reshape`"),
+            // `-1.5` is the constant -1.5, not a negation node.
             ExprKind::Neg(a) => match a.kind {
-                // `-1.5` is the constant -1.5, not a negation node.
                 ExprKind::Number { value, .. } => Some(self.constant(-value, e.span)),
                 _ => {
                     let a = self.expr(a, scope)?;
-                    self.node(Op::Unary(Unary::Neg), &[a], e.span, "-")
+                    self.unary(Unary::Neg, a, e.span, "-")
                 }
             },
             ExprKind::Pow(base, exponent) => {
                 let b = self.expr(base, scope);
                 let c = self.const_value(exponent, scope, "the exponent of `^`");
-                self.node(Op::Unary(Unary::Pow(F64(c?))), &[b?], e.span, "^")
+                self.unary(Unary::Pow(F64(c?)), b?, e.span, "^")
             }
             ExprKind::Transpose(a) => {
                 let a = self.expr(a, scope)?;
@@ -233,6 +231,14 @@ impl Lowerer<'_> {
             ExprKind::Chain { first, rest } => self.chain(first, rest, scope),
             ExprKind::TooDeep | ExprKind::Error => None,
         }
+    }
+
+    fn misplaced(&mut self, span: Span, message: &str) -> Val {
+        self.report_none(Diagnostic::error(span, message).with_label("not a tensor"))
+    }
+
+    fn unary(&mut self, u: Unary, a: NodeId, span: Span, what: &str) -> Val {
+        self.node(Op::Unary(u), &[a], span, what)
     }
 
     /// `first op rhs op rhs ...`, left to right; every operand is lowered (and its errors
@@ -329,11 +335,11 @@ impl Lowerer<'_> {
         for a in args {
             self.expr(&a.value, scope);
         }
-        let is_value = match scope {
-            Scope::Model => self.names.contains_key(&callee.name),
-            Scope::Fn(vals) => vals.contains_key(&callee.name),
-        };
-        if is_value {
+        self.not_callable(callee, scope)
+    }
+
+    fn not_callable(&mut self, callee: &Ident, scope: &Scope) -> Val {
+        if self.name_value(&callee.name, scope).is_some() {
             return self.report_none(
                 Diagnostic::error(callee.span, format!("`{}` is a value, not a function", short(&callee.name)))
                     .with_label("cannot be called"),
@@ -350,31 +356,31 @@ impl Lowerer<'_> {
         match builtins::bind(b, callee, args) {
             Ok(bound) => builtins::lower(self, b, &bound, span, scope),
             Err(d) => {
+                self.report(d);
                 for a in args {
                     if !matches!(a.value.kind, ExprKind::List(_)) {
                         self.expr(&a.value, scope);
                     }
                 }
-                self.report_none(d)
+                None
             }
         }
     }
 
     /// Inlines `fn` number `index` at a call site.
     fn inline(&mut self, index: usize, callee: &Ident, args: &[Arg], span: Span, scope: &Scope) -> Val {
-        let vals: Vec<Val> = args.iter().map(|a| self.expr(&a.value, scope)).collect();
-        let f = self.fns.def(index);
-        if let Some(d) = super::fns::call_shape_error(f, callee, args) {
-            // Inside a fn body this was reported when the fn was checked.
-            return match scope {
-                Scope::Model => self.report_none(d),
-                Scope::Fn(_) => None,
-            };
+        let mut vals: Vec<Val> = Vec::with_capacity(args.len());
+        for a in args {
+            vals.push(self.expr(&a.value, scope));
         }
-        if !self.fns.is_ok(index) || vals.iter().any(|v| v.is_none()) {
+        if !self.call_fits(index, callee, args, scope) || vals.iter().any(|v| v.is_none()) {
             return None;
         }
-        let mut local: HashMap<String, Val> = f.params.iter().map(|p| p.name.clone()).zip(vals).collect();
+        let f = self.fns.def(index);
+        let mut local: HashMap<String, Val> = HashMap::with_capacity(f.params.len() + f.lets.len());
+        for (p, v) in f.params.iter().zip(vals) {
+            local.insert(p.name.clone(), v);
+        }
         self.calls.push((callee.name.clone(), span));
         for l in &f.lets {
             let v = self.expr(&l.value, &Scope::Fn(&local));
@@ -383,6 +389,19 @@ impl Lowerer<'_> {
         let result = self.expr(&f.result, &Scope::Fn(&local));
         self.calls.pop();
         result
+    }
+
+    /// Whether a call of `fn` number `index` may be inlined: its arguments fit and the fn
+    /// checked cleanly. Reports a misfit at a model's call site (inside a fn body it was
+    /// reported when the fn was checked).
+    fn call_fits(&mut self, index: usize, callee: &Ident, args: &[Arg], scope: &Scope) -> bool {
+        if let Some(d) = super::fns::call_shape_error(self.fns.def(index), callee, args) {
+            if let Scope::Model = scope {
+                self.report(d);
+            }
+            return false;
+        }
+        self.fns.is_ok(index)
     }
 
     /// Whether `name` is free to define in the model; reports a duplicate otherwise.

@@ -44,12 +44,6 @@ pub enum Token<'s> {
     /// `false`
     #[token("false")]
     False,
-    /// `f32`
-    #[token("f32")]
-    F32,
-    /// `i32`
-    #[token("i32")]
-    I32,
     /// An identifier.
     #[regex("[A-Za-z_][A-Za-z0-9_]*", |lex| lex.slice())]
     Ident(&'s str),
@@ -129,8 +123,6 @@ impl fmt::Display for Token<'_> {
             Token::Return => "return",
             Token::True => "true",
             Token::False => "false",
-            Token::F32 => "f32",
-            Token::I32 => "i32",
             Token::Ident(s) => return write!(f, "name `{}`", crate::syntax::short(s)),
             Token::Int(s) | Token::Float(s) => return write!(f, "number `{}`", crate::syntax::short(s)),
             Token::LParen => "(",
@@ -252,10 +244,7 @@ mod tests {
                 Token::Loss
             ]
         );
-        assert_eq!(
-            kinds("f32 i32 fnord"),
-            vec![Token::F32, Token::I32, Token::Ident("fnord")]
-        );
+        assert_eq!(kinds("f32 fnord"), vec![Token::Ident("f32"), Token::Ident("fnord")]);
     }
 
     #[test]

@@ -128,6 +128,21 @@ pub fn number(diags: &mut Vec<Diagnostic>, text: &str, int: bool, span: Span) ->
     }
 }
 
+/// The element type named `n` (`f32` or `i32`; they are not keywords).
+pub fn elem_type(diags: &mut Vec<Diagnostic>, n: Ident) -> (ast::ElemType, Span) {
+    match n.name.as_str() {
+        "i32" => (ast::ElemType::I32, n.span),
+        "f32" => (ast::ElemType::F32, n.span),
+        other => {
+            diags.push(
+                Diagnostic::error(n.span, format!("unknown element type `{}`", super::short(other)))
+                    .with_label("expected f32 or i32"),
+            );
+            (ast::ElemType::F32, n.span)
+        }
+    }
+}
+
 /// `e.T`; any other `.name` is an error.
 pub fn transpose_or_error(diags: &mut Vec<Diagnostic>, e: Expr, name: Ident) -> Expr {
     if name.name == "T" {
