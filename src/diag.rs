@@ -131,15 +131,17 @@ fn render_one(d: &Diagnostic, file_name: &str, source: &str, color: bool, out: &
     }
     let range = |s: Span| clamp(source, s);
     let primary = range(d.span);
-    let config = Config::default()
-        .with_color(color)
-        .with_index_type(IndexType::Byte);
+    let config = Config::default().with_color(color).with_index_type(IndexType::Byte);
     let mut report = Report::build(ReportKind::Custom(kind, kind_color), (file_name, primary.clone()))
         .with_config(config)
         .with_message(&d.message);
     // Labels in source order: ariadne starts a new excerpt when a label goes back a line.
     let mut labels: Vec<(std::ops::Range<usize>, &str, Color)> = vec![(primary, &d.label, kind_color)];
-    labels.extend(d.secondary.iter().map(|(s, text)| (range(*s), text.as_str(), Color::Blue)));
+    labels.extend(
+        d.secondary
+            .iter()
+            .map(|(s, text)| (range(*s), text.as_str(), Color::Blue)),
+    );
     labels.sort_by_key(|l| (l.0.start, l.0.end));
     for (i, (r, text, c)) in labels.into_iter().enumerate() {
         let mut l = Label::new((file_name, r)).with_order(i as i32);
@@ -155,7 +157,11 @@ fn render_one(d: &Diagnostic, file_name: &str, source: &str, color: bool, out: &
         report.add_note(n);
     }
     let mut text = Vec::new();
-    if report.finish().write((file_name, Source::from(source)), &mut text).is_err() {
+    if report
+        .finish()
+        .write((file_name, Source::from(source)), &mut text)
+        .is_err()
+    {
         // Writing to a Vec cannot fail; keep the message even if ariadne gives up.
         text = format!("{kind}: {}\n", d.message).into_bytes();
     }

@@ -63,3 +63,161 @@ model mnist_mlp {
     );
     insta::assert_snapshot!(ir_of(src));
 }
+
+#[test]
+fn softmax_family_and_keepdims() {
+    insta::assert_snapshot!(ir_of(
+        "model sm {
+    input x: [B, 5]
+    output a = softmax(x, axis=1)
+    output b = log_softmax(x, axis=0)
+    output c = softmax(x)
+    output m = mean(x, axis=-1, keepdims=true)
+    output s = max(x, keepdims=true)
+    output l = logsumexp(x)
+}"
+    ));
+}
+
+#[test]
+fn cross_entropy_with_labels_and_soft_targets_and_mse() {
+    insta::assert_snapshot!(ir_of(
+        "model ce {
+    input x: [N, 4]
+    input y: i32[N]
+    input t: [N, 4]
+    output hard = cross_entropy(x, y)
+    output soft = cross_entropy(x, t)
+    output m = mse(x, t)
+}"
+    ));
+}
+
+#[test]
+fn reshape_with_minus_one_and_products() {
+    insta::assert_snapshot!(ir_of(
+        "model rs {
+    input x: [N, 28, 28]
+    output flat = reshape(x, [N, -1])
+    output rows = reshape(x, [N * 28, 28])
+    output all = reshape(x, [-1])
+}"
+    ));
+}
+
+#[test]
+fn matrix_products_of_vectors_and_transposes() {
+    insta::assert_snapshot!(ir_of(
+        "model mv {
+    input u: [3]
+    param v: [4]
+    param M: [4, 3]
+    output a = v @ M
+    output b = M @ u
+    output c = u @ u
+    output d = M.T @ v
+    output e = transpose(M) @ M
+}"
+    ));
+}
+
+#[test]
+fn fns_are_inlined_with_their_own_spans() {
+    insta::assert_snapshot!(ir_of(
+        "fn affine(x, W, b) = x @ W + b
+fn block(x, W, b) {
+    let h = affine(x, W, b)
+    return tanh(h) + 0.1 * h
+}
+fn pw(x, c) = x ^ c
+
+model stacked {
+    input x: [N, 4]
+    param W: [4, 4]
+    param b: [4]
+    output y = block(x, W, b)
+    output z = pw(y, -2)
+}"
+    ));
+}
+
+#[test]
+fn activations_powers_and_grad() {
+    insta::assert_snapshot!(ir_of(
+        "model acts {
+    input x: [N, 4]
+    param p: [4] = normal(std=0.5)
+    let k = 3
+    output g = gelu(x) + leaky_relu(x) + leaky_relu(x, alpha=0.2)
+    output m = maximum(x, p) - minimum(x, 0.3 * p)
+    output q = x ^ -1.5 + x ^ (1 / 2) + -x ^ k
+    output d = grad(sum(x * p), p)
+    loss = sum(d)
+}"
+    ));
+}
+
+#[test]
+fn initialisers_and_defaults() {
+    let ms = models(
+        "model inits {
+    param a: [3, 4]
+    param b: [4]
+    param c: [] = -0.5
+    param d: [2, 2] = normal(mean=1, std=0.1)
+    param e: [2] = uniform(-0.1, 0.1)
+    param f: [2, 3, 4] = glorot_normal
+    param g: [5] = he_uniform
+    param h: [2] = ones
+    param i: [2] = 2.5
+}",
+    );
+    let inits: Vec<ir::Init> = ms[0].graph.params.iter().map(|p| p.init.clone()).collect();
+    assert_eq!(
+        inits,
+        vec![
+            ir::Init::GlorotUniform,
+            ir::Init::Const(0.0),
+            ir::Init::Const(-0.5),
+            ir::Init::Normal { mean: 1.0, std: 0.1 },
+            ir::Init::Uniform { lo: -0.1, hi: 0.1 },
+            ir::Init::GlorotNormal,
+            ir::Init::HeUniform,
+            ir::Init::Const(1.0),
+            ir::Init::Const(2.5),
+        ]
+    );
+}
+
+#[test]
+fn several_models_and_selection() {
+    let src =
+        "fn sq(x) = x * x\nmodel a { input x: [2]\n output y = sq(x) }\nmodel b { input x: [3]\n loss = sum(sq(x)) }";
+    let ms = models(src);
+    assert_eq!(ms.iter().map(|m| m.name.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+    assert!(ms[1].graph.loss.is_some() && ms[0].graph.loss.is_none());
+    let err = nnc::sema::select_model(ms.clone(), None).unwrap_err();
+    assert_eq!(err.message, "several models: pass --model NAME (found a, b)");
+    let err = nnc::sema::select_model(ms.clone(), Some("c")).unwrap_err();
+    assert_eq!(err.message, "no model named `c` (found a, b)");
+    assert_eq!(nnc::sema::select_model(ms, Some("b")).unwrap().name, "b");
+    let err = nnc::sema::select_model(Vec::new(), None).unwrap_err();
+    assert_eq!(err.message, "file has no model");
+}
+
+#[test]
+fn every_conformance_model_lowers_to_a_verified_graph() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance");
+    let mut n = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.file_name().unwrap().to_string_lossy().starts_with("err_") {
+            continue;
+        }
+        let src = std::fs::read_to_string(path.join("model.nn")).unwrap();
+        let ms = models(&src);
+        assert_eq!(ms.len(), 1, "{}", path.display());
+        n += 1;
+    }
+    assert!(n >= 14);
+}

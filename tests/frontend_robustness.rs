@@ -22,9 +22,17 @@ fn on_small_stack(f: impl FnOnce() + Send + 'static) {
 fn twenty_thousand_nested_parentheses() {
     on_small_stack(|| {
         let n = 20_000;
-        let ok = format!("model m {{ input x: [N]\n output y = {}x{} }}", "(".repeat(n), ")".repeat(n));
+        let ok = format!(
+            "model m {{ input x: [N]\n output y = {}x{} }}",
+            "(".repeat(n),
+            ")".repeat(n)
+        );
         assert_eq!(check(&ok), Vec::<String>::new());
-        let deep = format!("model m {{ input x: [N]\n output y = {}x{} }}", "(x + ".repeat(n), ")".repeat(n));
+        let deep = format!(
+            "model m {{ input x: [N]\n output y = {}x{} }}",
+            "(x + ".repeat(n),
+            ")".repeat(n)
+        );
         let msgs = check(&deep);
         assert_eq!(msgs.len(), 1, "{msgs:?}");
         assert!(msgs[0].contains("nested deeper than"));
@@ -44,7 +52,11 @@ fn hundred_thousand_character_identifier() {
         let undefined = format!("model m {{ input x: [N]\n output y = {name} }}");
         let msgs = check(&undefined);
         assert_eq!(msgs.len(), 1);
-        assert!(msgs[0].len() < 100, "the name is shortened in messages: {}", msgs[0].len());
+        assert!(
+            msgs[0].len() < 100,
+            "the name is shortened in messages: {}",
+            msgs[0].len()
+        );
     });
 }
 
@@ -81,7 +93,8 @@ fn dimension_of_ten_to_the_twentieth() {
         let product = check("model m { input x: [4294967296, 4294967296, 4294967296] }");
         assert_eq!(product.len(), 1);
         assert!(product[0].contains("too many elements"), "{product:?}");
-        let reshaped = check("model m { input x: [N, 4294967296]\n output y = reshape(x, [-1, 4294967296, 4294967296]) }");
+        let reshaped =
+            check("model m { input x: [N, 4294967296]\n output y = reshape(x, [-1, 4294967296, 4294967296]) }");
         assert_eq!(reshaped.len(), 1, "{reshaped:?}");
     });
 }

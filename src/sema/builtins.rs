@@ -124,9 +124,15 @@ pub(super) fn bind<'e>(b: Builtin, callee: &Ident, args: &'e [Arg]) -> Result<Ve
     for a in args {
         match &a.keyword {
             None => {
-                if args.iter().take_while(|x| !std::ptr::eq(*x, a)).any(|x| x.keyword.is_some()) {
-                    return Err(Diagnostic::error(a.value.span, "positional argument after a keyword argument")
-                        .with_label("move it before the keyword arguments"));
+                if args
+                    .iter()
+                    .take_while(|x| !std::ptr::eq(*x, a))
+                    .any(|x| x.keyword.is_some())
+                {
+                    return Err(
+                        Diagnostic::error(a.value.span, "positional argument after a keyword argument")
+                            .with_label("move it before the keyword arguments"),
+                    );
                 }
                 if positional >= params.len() {
                     return Err(arity(name, params, callee, args.len()));
@@ -136,15 +142,20 @@ pub(super) fn bind<'e>(b: Builtin, callee: &Ident, args: &'e [Arg]) -> Result<Ve
             }
             Some(k) => match params.iter().position(|p| matches!(p, P::Opt(n) if *n == k.name)) {
                 Some(i) if bound[i].is_some() => {
-                    return Err(Diagnostic::error(k.span, format!("argument `{}` is given twice", k.name))
-                        .with_label("given again here"));
+                    return Err(
+                        Diagnostic::error(k.span, format!("argument `{}` is given twice", k.name))
+                            .with_label("given again here"),
+                    );
                 }
                 Some(i) => bound[i] = Some(&a.value),
                 None => return Err(unknown_keyword(name, params, k)),
             },
         }
     }
-    let missing = params.iter().zip(&bound).any(|(p, a)| !matches!(p, P::Opt(_)) && a.is_none());
+    let missing = params
+        .iter()
+        .zip(&bound)
+        .any(|(p, a)| !matches!(p, P::Opt(_)) && a.is_none());
     if missing {
         return Err(arity(name, params, callee, args.len()));
     }
@@ -275,8 +286,11 @@ fn expand(lw: &mut Lowerer, b: Builtin, t: &[NodeId], args: &[Option<&Expr>], sp
             if from.numel() != to.numel() {
                 let (a, b) = (count(&from), count(&to));
                 return lw.report_none(
-                    Diagnostic::error(span, format!("cannot reshape {from} ({a} elements) to {to} ({b} elements)"))
-                        .with_label("element counts differ"),
+                    Diagnostic::error(
+                        span,
+                        format!("cannot reshape {from} ({a} elements) to {to} ({b} elements)"),
+                    )
+                    .with_label("element counts differ"),
                 );
             }
             lw.node(Op::Reshape(to), &[t[0]], span, name)
@@ -325,7 +339,10 @@ fn scale_by_count<'d>(
     name: &str,
 ) -> Val {
     let Some(per) = Dim::product(dims) else {
-        return lw.report_none(Diagnostic::error(span, format!("`{name}`: the element count overflows")));
+        return lw.report_none(Diagnostic::error(
+            span,
+            format!("`{name}`: the element count overflows"),
+        ));
     };
     let c = lw.constant_per(value, per, span);
     lw.node(Op::Binary(Binary::Mul), &[x, c], span, name)
@@ -360,14 +377,23 @@ fn gelu(lw: &mut Lowerer, a: NodeId, span: Span) -> Val {
     lw.node(mul, &[half, prod], span, name)
 }
 
-fn cross_entropy(lw: &mut Lowerer, logits: NodeId, labels: NodeId, span: Span, exprs: (Option<&Expr>, Option<&Expr>)) -> Val {
+fn cross_entropy(
+    lw: &mut Lowerer,
+    logits: NodeId,
+    labels: NodeId,
+    span: Span,
+    exprs: (Option<&Expr>, Option<&Expr>),
+) -> Val {
     let name = "cross_entropy";
     let (ls, ts) = (lw.shape(logits), lw.shape(labels));
     let (lspan, tspan) = (exprs.0.map_or(span, |e| e.span), exprs.1.map_or(span, |e| e.span));
     if ls.rank() != 2 {
         return lw.report_none(
-            Diagnostic::error(lspan, format!("cross_entropy expects logits of shape [N, C], found {ls}"))
-                .with_label("not a matrix"),
+            Diagnostic::error(
+                lspan,
+                format!("cross_entropy expects logits of shape [N, C], found {ls}"),
+            )
+            .with_label("not a matrix"),
         );
     }
     let (n, c) = (ls.0[0].clone(), ls.0[1].clone());
@@ -378,19 +404,46 @@ fn cross_entropy(lw: &mut Lowerer, logits: NodeId, labels: NodeId, span: Span, e
                     .with_label(format!("expected i32[{n}], one class index per row")),
             );
         }
-        let lse = lw.node(Op::Reduce { kind: Reduce::LogSumExp, axes: vec![1] }, &[logits], span, name)?;
-        let total = lw.node(Op::Reduce { kind: Reduce::Sum, axes: vec![0] }, &[lse], span, name)?;
+        let lse = lw.node(
+            Op::Reduce {
+                kind: Reduce::LogSumExp,
+                axes: vec![1],
+            },
+            &[logits],
+            span,
+            name,
+        )?;
+        let total = lw.node(
+            Op::Reduce {
+                kind: Reduce::Sum,
+                axes: vec![0],
+            },
+            &[lse],
+            span,
+            name,
+        )?;
         let onehot = lw.node(Op::OneHot { classes: c }, &[labels], span, name)?;
         let picked = lw.node(Op::Binary(Binary::Mul), &[onehot, logits], span, name)?;
-        let chosen = lw.node(Op::Reduce { kind: Reduce::Sum, axes: vec![0, 1] }, &[picked], span, name)?;
+        let chosen = lw.node(
+            Op::Reduce {
+                kind: Reduce::Sum,
+                axes: vec![0, 1],
+            },
+            &[picked],
+            span,
+            name,
+        )?;
         let diff = lw.node(Op::Binary(Binary::Sub), &[total, chosen], span, name)?;
         return scale_by_count(lw, diff, [&n], 1.0, span, name);
     }
     if ts != ls {
         let d = if ts.rank() == 1 {
-            Diagnostic::error(tspan, format!("cross_entropy labels must be i32 class indices, found f32 {ts}"))
-                .with_label("declare labels as `i32[N]`")
-                .with_note(format!("soft targets are f32 with the logits' shape {ls}"))
+            Diagnostic::error(
+                tspan,
+                format!("cross_entropy labels must be i32 class indices, found f32 {ts}"),
+            )
+            .with_label("declare labels as `i32[N]`")
+            .with_note(format!("soft targets are f32 with the logits' shape {ls}"))
         } else {
             Diagnostic::error(tspan, format!("cross_entropy targets {ts} do not match logits {ls}"))
                 .with_label(format!("soft targets need shape {ls}"))
@@ -399,7 +452,15 @@ fn cross_entropy(lw: &mut Lowerer, logits: NodeId, labels: NodeId, span: Span, e
     }
     let lsm = log_softmax(lw, logits, 1, span, name)?;
     let prod = lw.node(Op::Binary(Binary::Mul), &[labels, lsm], span, name)?;
-    let total = lw.node(Op::Reduce { kind: Reduce::Sum, axes: vec![0, 1] }, &[prod], span, name)?;
+    let total = lw.node(
+        Op::Reduce {
+            kind: Reduce::Sum,
+            axes: vec![0, 1],
+        },
+        &[prod],
+        span,
+        name,
+    )?;
     let neg = lw.node(Op::Unary(Unary::Neg), &[total], span, name)?;
     scale_by_count(lw, neg, [&n], 1.0, span, name)
 }
@@ -409,8 +470,11 @@ fn mse(lw: &mut Lowerer, a: NodeId, b: NodeId, span: Span) -> Val {
     let (sa, sb) = (lw.shape(a), lw.shape(b));
     if sa != sb {
         return lw.report_none(
-            Diagnostic::error(span, format!("mse needs two tensors of the same shape, found {sa} and {sb}"))
-                .with_label("shapes differ"),
+            Diagnostic::error(
+                span,
+                format!("mse needs two tensors of the same shape, found {sa} and {sb}"),
+            )
+            .with_label("shapes differ"),
         );
     }
     let d = lw.node(Op::Binary(Binary::Sub), &[a, b], span, name)?;
@@ -437,15 +501,21 @@ pub(super) fn matmul(lw: &mut Lowerer, a: NodeId, b: NodeId, span: Span, what: &
     let (ra, rb) = (sa.rank(), sb.rank());
     if !(1..=2).contains(&ra) || !(1..=2).contains(&rb) {
         return lw.report_none(
-            Diagnostic::error(span, format!("matrix product needs operands of rank 1 or 2, found {sa} @ {sb}"))
-                .with_label("unsupported ranks"),
+            Diagnostic::error(
+                span,
+                format!("matrix product needs operands of rank 1 or 2, found {sa} @ {sb}"),
+            )
+            .with_label("unsupported ranks"),
         );
     }
     let (ka, kb) = (&sa.0[ra - 1], &sb.0[0]);
     if ka != kb {
         return lw.report_none(
-            Diagnostic::error(span, format!("matmul inner dimensions differ: {sa} @ {sb} ({ka} vs {kb})"))
-                .with_label(format!("{ka} vs {kb}")),
+            Diagnostic::error(
+                span,
+                format!("matmul inner dimensions differ: {sa} @ {sb} ({ka} vs {kb})"),
+            )
+            .with_label(format!("{ka} vs {kb}")),
         );
     }
     let one = Dim::one();
@@ -480,8 +550,7 @@ fn grad(lw: &mut Lowerer, e: NodeId, v: NodeId, span: Span, exprs: (Option<&Expr
             _ => "this is an expression, not a param or an input".into(),
         };
         return lw.report_none(
-            Diagnostic::error(vspan, "grad is taken with respect to a param or an f32 input")
-                .with_label(what),
+            Diagnostic::error(vspan, "grad is taken with respect to a param or an f32 input").with_label(what),
         );
     }
     let es = lw.shape(e);

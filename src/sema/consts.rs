@@ -81,7 +81,8 @@ impl Lowerer<'_> {
         let v = self.const_value(e, scope, "an axis")?;
         if v.fract() != 0.0 {
             return self.report_none(
-                Diagnostic::error(e.span, format!("an axis must be an integer, found {v}")).with_label("not an integer"),
+                Diagnostic::error(e.span, format!("an axis must be an integer, found {v}"))
+                    .with_label("not an integer"),
             );
         }
         // Beyond this, `as i64` would saturate; such an axis is out of range anyway.
@@ -149,7 +150,10 @@ impl Lowerer<'_> {
             let known = Dim::product(dims.iter().flatten());
             let total = from.numel();
             let (Some(known), Some(total)) = (known, total) else {
-                return self.report_none(Diagnostic::error(list.span, "the element count of this reshape overflows"));
+                return self.report_none(Diagnostic::error(
+                    list.span,
+                    "the element count of this reshape overflows",
+                ));
             };
             let Some(d) = total.exact_div(&known) else {
                 return self.report_none(

@@ -110,9 +110,12 @@ pub(super) fn unknown_function(callee: &Ident, candidates: Vec<&str>) -> Diagnos
 pub(super) fn call_shape_error(f: &FnDef, callee: &Ident, args: &[Arg]) -> Option<Diagnostic> {
     if let Some(k) = args.iter().find_map(|a| a.keyword.as_ref()) {
         return Some(
-            Diagnostic::error(k.span, format!("fn `{}` takes no keyword arguments", short(&f.name.name)))
-                .with_label("unknown keyword argument")
-                .with_secondary(f.name.span, "defined here"),
+            Diagnostic::error(
+                k.span,
+                format!("fn `{}` takes no keyword arguments", short(&f.name.name)),
+            )
+            .with_label("unknown keyword argument")
+            .with_secondary(f.name.span, "defined here"),
         );
     }
     if args.len() != f.params.len() {
@@ -264,4 +267,3 @@ impl BodyCheck<'_, '_, '_> {
         }
     }
 }
-

@@ -40,7 +40,11 @@ pub fn fans(dims: &[usize]) -> Option<(usize, usize)> {
 /// `glorot_uniform`, else zeros).
 pub(super) fn initialiser(lw: &mut Lowerer, init: Option<&Expr>, shape: &Shape) -> Option<Init> {
     let Some(e) = init else {
-        return Some(if shape.rank() >= 2 { Init::GlorotUniform } else { Init::Const(0.0) });
+        return Some(if shape.rank() >= 2 {
+            Init::GlorotUniform
+        } else {
+            Init::Const(0.0)
+        });
     };
     match &e.kind {
         ExprKind::Name(name) => named(lw, name, e, shape, None),
@@ -81,11 +85,18 @@ fn named(lw: &mut Lowerer, name: &str, e: &Expr, shape: &Shape, call: Option<(&I
             );
         }
     }
-    if matches!(init, Init::HeNormal | Init::HeUniform | Init::GlorotNormal | Init::GlorotUniform) && shape.rank() == 0 {
+    if matches!(
+        init,
+        Init::HeNormal | Init::HeUniform | Init::GlorotNormal | Init::GlorotUniform
+    ) && shape.rank() == 0
+    {
         return lw.report_none(
-            Diagnostic::error(e.span, format!("`{name}` needs a param of rank 1 or more, found a scalar"))
-                .with_label("a scalar has no fan-in")
-                .with_note("use a number, normal(std=s) or uniform(lo, hi) for scalars"),
+            Diagnostic::error(
+                e.span,
+                format!("`{name}` needs a param of rank 1 or more, found a scalar"),
+            )
+            .with_label("a scalar has no fan-in")
+            .with_note("use a number, normal(std=s) or uniform(lo, hi) for scalars"),
         );
     }
     Some(init)
@@ -108,14 +119,18 @@ fn normal(lw: &mut Lowerer, args: &[Arg]) -> Option<Init> {
             "mean" => mean = v,
             "std" if v < 0.0 => {
                 return lw.report_none(
-                    Diagnostic::error(a.value.span, format!("std must not be negative, found {v}")).with_label("negative"),
+                    Diagnostic::error(a.value.span, format!("std must not be negative, found {v}"))
+                        .with_label("negative"),
                 )
             }
             "std" => std = v,
             other => {
                 return lw.report_none(
-                    Diagnostic::error(k.span, format!("unknown keyword argument `{}` for `normal`", short(other)))
-                        .with_label("`normal` takes mean, std"),
+                    Diagnostic::error(
+                        k.span,
+                        format!("unknown keyword argument `{}` for `normal`", short(other)),
+                    )
+                    .with_label("`normal` takes mean, std"),
                 )
             }
         }
@@ -137,15 +152,21 @@ fn uniform(lw: &mut Lowerer, e: &Expr, args: Option<&[Arg]>) -> Option<Init> {
             Some("hi") => 1,
             None => {
                 return lw.report_none(
-                    Diagnostic::error(e.span, format!("wrong number of arguments: `uniform` takes 2, found {}", args.len()))
-                        .with_label(usage),
+                    Diagnostic::error(
+                        e.span,
+                        format!("wrong number of arguments: `uniform` takes 2, found {}", args.len()),
+                    )
+                    .with_label(usage),
                 )
             }
             Some(other) => {
                 let span = a.keyword.as_ref().map_or(e.span, |k| k.span);
                 return lw.report_none(
-                    Diagnostic::error(span, format!("unknown keyword argument `{}` for `uniform`", short(other)))
-                        .with_label("`uniform` takes lo, hi"),
+                    Diagnostic::error(
+                        span,
+                        format!("unknown keyword argument `{}` for `uniform`", short(other)),
+                    )
+                    .with_label("`uniform` takes lo, hi"),
                 );
             }
         };
@@ -154,11 +175,15 @@ fn uniform(lw: &mut Lowerer, e: &Expr, args: Option<&[Arg]>) -> Option<Init> {
     match bounds {
         [Some(lo), Some(hi)] if lo <= hi => Some(Init::Uniform { lo, hi }),
         [Some(lo), Some(hi)] => lw.report_none(
-            Diagnostic::error(e.span, format!("uniform needs lo <= hi, found uniform({lo}, {hi})")).with_label("bounds reversed"),
+            Diagnostic::error(e.span, format!("uniform needs lo <= hi, found uniform({lo}, {hi})"))
+                .with_label("bounds reversed"),
         ),
         _ => lw.report_none(
-            Diagnostic::error(e.span, format!("wrong number of arguments: `uniform` takes 2, found {}", args.len()))
-                .with_label(usage),
+            Diagnostic::error(
+                e.span,
+                format!("wrong number of arguments: `uniform` takes 2, found {}", args.len()),
+            )
+            .with_label(usage),
         ),
     }
 }

@@ -191,9 +191,15 @@ impl Lowerer<'_> {
         if !self.limit_reported {
             self.limit_reported = true;
             let d = if self.depth >= MAX_LOWER_DEPTH {
-                Diagnostic::error(span, format!("expression nested deeper than {MAX_LOWER_DEPTH} levels after inlining fns"))
+                Diagnostic::error(
+                    span,
+                    format!("expression nested deeper than {MAX_LOWER_DEPTH} levels after inlining fns"),
+                )
             } else {
-                Diagnostic::error(span, format!("model too large: more than {MAX_NODES} operations after inlining fns"))
+                Diagnostic::error(
+                    span,
+                    format!("model too large: more than {MAX_NODES} operations after inlining fns"),
+                )
             };
             self.report(d);
         }
@@ -210,7 +216,10 @@ impl Lowerer<'_> {
             ExprKind::Bool(_) => self.misplaced(e.span, "`true` and `false` are only allowed as a `keepdims=` value"),
             ExprKind::Name(name) => self.lookup(name, e.span, scope),
             ExprKind::Call { callee, args } => self.call(callee, args, e.span, scope),
-            ExprKind::List(_) => self.misplaced(e.span, "a bracket list is only allowed as the shape argument of `reshape`"),
+            ExprKind::List(_) => self.misplaced(
+                e.span,
+                "a bracket list is only allowed as the shape argument of `reshape`",
+            ),
             // `-1.5` is the constant -1.5, not a negation node.
             ExprKind::Neg(a) => match a.kind {
                 ExprKind::Number { value, .. } => Some(self.constant(-value, e.span)),
@@ -341,8 +350,11 @@ impl Lowerer<'_> {
     fn not_callable(&mut self, callee: &Ident, scope: &Scope) -> Val {
         if self.name_value(&callee.name, scope).is_some() {
             return self.report_none(
-                Diagnostic::error(callee.span, format!("`{}` is a value, not a function", short(&callee.name)))
-                    .with_label("cannot be called"),
+                Diagnostic::error(
+                    callee.span,
+                    format!("`{}` is a value, not a function", short(&callee.name)),
+                )
+                .with_label("cannot be called"),
             );
         }
         if self.quiet_fns {
@@ -427,18 +439,21 @@ impl Lowerer<'_> {
     fn param(&mut self, name: &Ident, ty: &crate::syntax::ast::Type, init: Option<&Expr>) -> Val {
         if let Some((crate::syntax::ast::ElemType::I32, s)) = ty.elem {
             return self.report_none(
-                Diagnostic::error(s, format!("param `{}` is declared i32, but params are always f32", short(&name.name)))
-                    .with_label("remove `i32`"),
+                Diagnostic::error(
+                    s,
+                    format!(
+                        "param `{}` is declared i32, but params are always f32",
+                        short(&name.name)
+                    ),
+                )
+                .with_label("remove `i32`"),
             );
         }
         let shape = match types::shape(ty) {
             Ok(s) => s,
             Err(d) => return self.report_none(d),
         };
-        let init = match init::initialiser(self, init, &shape) {
-            Some(i) => i,
-            None => return None,
-        };
+        let init = init::initialiser(self, init, &shape)?;
         Some(self.g.add_param(&name.name, shape, init, Some(name.span)))
     }
 

@@ -59,9 +59,12 @@ pub fn check_file(file: &ast::File, src: &str, syntax_errors: bool) -> (Vec<Chec
         let ast::Item::Model(m) = item else { continue };
         if let Some(first) = seen.iter().find(|n| n.name == m.name.name) {
             diags.push(
-                Diagnostic::error(m.name.span, format!("model `{}` is defined twice", syntax::short(&m.name.name)))
-                    .with_label("second definition")
-                    .with_secondary(first.span, "first defined here"),
+                Diagnostic::error(
+                    m.name.span,
+                    format!("model `{}` is defined twice", syntax::short(&m.name.name)),
+                )
+                .with_label("second definition")
+                .with_secondary(first.span, "first defined here"),
             );
             continue;
         }

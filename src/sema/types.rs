@@ -8,16 +8,18 @@ use crate::syntax::ast::{DimExpr, DimKind, ElemType, Type};
 pub(super) fn dim(d: &DimExpr) -> Result<Dim, Diagnostic> {
     match &d.kind {
         DimKind::Var(name) => Ok(Dim::var(name)),
-        DimKind::Int(digits) => match digits.parse::<u64>() {
-            Ok(0) => Err(Diagnostic::error(d.span, "a dimension of 0 is not allowed")
-                .with_label("dimensions are at least 1")),
-            Ok(n) => Ok(Dim::lit(n)),
-            Err(_) => Err(Diagnostic::error(
-                d.span,
-                format!("dimension `{}` is too large", crate::syntax::short(digits)),
-            )
-            .with_label(format!("the largest dimension is {}", u64::MAX))),
-        },
+        DimKind::Int(digits) => {
+            match digits.parse::<u64>() {
+                Ok(0) => Err(Diagnostic::error(d.span, "a dimension of 0 is not allowed")
+                    .with_label("dimensions are at least 1")),
+                Ok(n) => Ok(Dim::lit(n)),
+                Err(_) => Err(Diagnostic::error(
+                    d.span,
+                    format!("dimension `{}` is too large", crate::syntax::short(digits)),
+                )
+                .with_label(format!("the largest dimension is {}", u64::MAX))),
+            }
+        }
     }
 }
 
@@ -27,8 +29,10 @@ pub(super) fn shape(ty: &Type) -> Result<Shape, Diagnostic> {
     let shape = Shape(dims);
     match shape.numel() {
         Some(n) if n.as_lit().is_none_or(|n| n <= MAX_ELEMENTS) => Ok(shape),
-        _ => Err(Diagnostic::error(ty.span, format!("shape {shape} has too many elements"))
-            .with_label(format!("more than {MAX_ELEMENTS} elements"))),
+        _ => Err(
+            Diagnostic::error(ty.span, format!("shape {shape} has too many elements"))
+                .with_label(format!("more than {MAX_ELEMENTS} elements")),
+        ),
     }
 }
 
@@ -81,7 +85,10 @@ pub(super) fn shape_error(e: ShapeError, span: Span, what: &str) -> Diagnostic {
 pub(super) fn broadcast_error(span: Span, what: &str, a: &Shape, b: &Shape, dims: &(Dim, Dim)) -> Diagnostic {
     let mut d = Diagnostic::error(
         span,
-        format!("shapes {a} and {b} do not broadcast in `{what}` ({} vs {})", dims.0, dims.1),
+        format!(
+            "shapes {a} and {b} do not broadcast in `{what}` ({} vs {})",
+            dims.0, dims.1
+        ),
     )
     .with_label(format!("{a} {what} {b}"));
     if dims.0.as_lit().is_none() && dims.1.as_lit().is_none() {

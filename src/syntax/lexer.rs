@@ -200,7 +200,7 @@ fn illegal(src: &str, start: usize, end: usize) -> Diagnostic {
     let plural = if text.chars().count() > 1 { "s" } else { "" };
     let mut d =
         Diagnostic::error(span, format!("illegal character{plural} `{shown}`")).with_label("not part of the language");
-    if text.chars().any(|c| !c.is_ascii()) {
+    if !text.is_ascii() {
         d = d.with_note("names are ASCII: letters, digits and `_`");
     }
     d

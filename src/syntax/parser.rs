@@ -96,9 +96,16 @@ fn describe_expected(expected: &[String]) -> String {
     if has("Ident") && has("Int") && has("\"(\"") {
         return "an expression".into();
     }
+    if has("\"input\"") && has("\"loss\"") {
+        return "a statement (input, param, let, output, loss) or `}`".into();
+    }
+    if has("\"fn\"") && has("\"model\"") {
+        return "`fn` or `model`".into();
+    }
+    // An optional `;` is allowed almost everywhere; naming it only adds noise.
     let words: Vec<String> = expected
         .iter()
-        .filter(|e| e.as_str() != "IllegalChar")
+        .filter(|e| e.as_str() != "IllegalChar" && (e.as_str() != "\";\"" || expected.len() == 1))
         .map(|e| match e.as_str() {
             "Ident" => "a name".to_string(),
             "Int" => "an integer".to_string(),
@@ -109,8 +116,7 @@ fn describe_expected(expected: &[String]) -> String {
     match words.len() {
         0 => "something else".into(),
         1 => words[0].clone(),
-        n if n <= 6 => format!("{} or {}", words[..n - 1].join(", "), words[n - 1]),
-        _ => format!("one of {}", words.join(" ")),
+        n => format!("{} or {}", words[..n - 1].join(", "), words[n - 1]),
     }
 }
 
