@@ -33,22 +33,28 @@ pub struct CheckedModel {
     pub graph: ir::Graph,
 }
 
-/// Parses and checks a whole file. Returns the models that checked cleanly, in source
-/// order, and every diagnostic (sorted by position). A caller must treat the models as
-/// unusable when any diagnostic is an error.
+/// Parses and checks a whole file. Returns every diagnostic (sorted by position) and, when
+/// none of them is an error, every model in source order. With an error anywhere in the
+/// file no model is returned: a broken `fn` or statement can leave a model incomplete
+/// without an error of its own (its uses are poison, reported once where they arise).
 pub fn check_source(src: &str) -> (Vec<CheckedModel>, Vec<Diagnostic>) {
     let (file, mut diags) = syntax::parse(src);
     let syntax_errors = !diags.is_empty();
     let (models, mut more) = check_file(&file, src, syntax_errors);
     diags.append(&mut more);
+    let models = if diags.iter().any(|d| d.severity == Severity::Error) {
+        Vec::new()
+    } else {
+        models
+    };
     diags.sort_by_key(|d| (d.span.start, d.span.end));
     dedup(&mut diags);
     (models, diags)
 }
 
-/// Checks a parsed file. `syntax_errors` says the parser already reported errors, so
-/// names that may have been defined by a statement that did not parse are not reported
-/// again as undefined.
+/// Checks a parsed file: the models without errors of their own, and diagnostics.
+/// `syntax_errors` says the parser already reported errors. Prefer [`check_source`],
+/// which also drops the models when the file has any error.
 pub fn check_file(file: &ast::File, src: &str, syntax_errors: bool) -> (Vec<CheckedModel>, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     let item_errors = file.items.iter().any(|i| matches!(i, ast::Item::Error(_)));

@@ -59,7 +59,7 @@ pub struct Let {
     pub name: Ident,
     /// Its value.
     pub value: Expr,
-    /// The whole statement (`None` name span for a statement that did not parse).
+    /// The whole statement.
     pub span: Span,
 }
 
