@@ -118,7 +118,8 @@ fn colour_is_only_added_on_request() {
 fn no_model_is_returned_from_a_file_with_errors() {
     // `g` has an error of its own; the model only uses it, so it has none, but it is
     // incomplete and must not be handed on.
-    let (models, d) = check_source("fn g(x) = x @ q\nmodel a { input x: [2]\n output y = g(x) }\nmodel b { input x: [2] }");
+    let (models, d) =
+        check_source("fn g(x) = x @ q\nmodel a { input x: [2]\n output y = g(x) }\nmodel b { input x: [2] }");
     assert_eq!(d.len(), 1);
     assert!(models.is_empty());
     let (models, d) = check_source("model a { input x: [2]\n output y = x +\n}\nmodel b { input x: [2] }");

@@ -256,6 +256,13 @@ fn expand(lw: &mut Lowerer, b: Builtin, t: &[NodeId], args: &[Option<&Expr>], sp
         Builtin::Reduce(kind) => {
             let shape = lw.shape(t[0]);
             let axes = match arg(1) {
+                Some(e) if kind == Reduction::Max && lw.is_tensor_like(e) => {
+                    return lw.report_none(
+                        Diagnostic::error(e.span, "`max` reduces one tensor; its second argument is an axis")
+                            .with_label("not an axis")
+                            .with_note("the elementwise maximum of two tensors is maximum(a, b)"),
+                    )
+                }
                 Some(e) => vec![lw.axis(e, scope, &shape, name)?],
                 None => (0..shape.rank()).collect(),
             };

@@ -76,6 +76,19 @@ impl Lowerer<'_> {
         }
     }
 
+    /// Whether `e` is plainly a tensor expression rather than a constant (a call, a
+    /// transpose, or a name bound to a non-constant value), for better messages.
+    pub(super) fn is_tensor_like(&mut self, e: &Expr) -> bool {
+        match &e.kind {
+            ExprKind::Call { .. } | ExprKind::Transpose(_) => true,
+            ExprKind::Name(n) => match self.name_value(n, &Scope::Model) {
+                Some(Some(id)) => node_const(&self.g, id, 0).is_none(),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
     /// The axis `e` of a tensor of shape `shape`, negative axes counting from the end.
     pub(super) fn axis(&mut self, e: &Expr, scope: &Scope, shape: &Shape, what: &str) -> Option<usize> {
         let v = self.const_value(e, scope, "an axis")?;

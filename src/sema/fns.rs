@@ -100,10 +100,25 @@ impl<'a> FnTable<'a> {
 pub(super) fn unknown_function(callee: &Ident, candidates: Vec<&str>) -> Diagnostic {
     let mut d = Diagnostic::error(callee.span, format!("unknown function `{}`", short(&callee.name)))
         .with_label("not a built-in or a fn of this file");
-    if let Some(s) = suggest::nearest(&callee.name, candidates) {
+    if let Some(hint) = familiar(&callee.name) {
+        d = d.with_note(hint);
+    } else if let Some(s) = suggest::nearest(&callee.name, candidates) {
         d = d.with_note(format!("did you mean `{s}`?"));
     }
     d
+}
+
+/// Hints for names users bring from NumPy and PyTorch, whose nearest spelling would mislead.
+fn familiar(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "min" => "the elementwise minimum is minimum(a, b); a min reduction is -max(-x)",
+        "matmul" | "dot" | "mm" => "the matrix product is written a @ b",
+        "pow" | "power" => "powers are written a ^ c with a constant c",
+        "square" => "squares are written a ^ 2",
+        "neg" | "negative" => "negation is written -a",
+        "add" | "sub" | "mul" | "div" | "multiply" | "divide" => "arithmetic is written with + - * /",
+        _ => return None,
+    })
 }
 
 /// A call of `f` with keyword arguments or the wrong number of arguments.

@@ -17,22 +17,41 @@ lalrpop_util::lalrpop_mod!(
 /// diagnostic per error (several per file thanks to statement-level recovery).
 pub fn parse(src: &str) -> (ast::File, Vec<Diagnostic>) {
     let (tokens, mut diags) = lexer::lex(src);
+    let starts: Vec<usize> = tokens.iter().map(|t| t.0).collect();
     let end = src.len();
     let mut parse_diags = Vec::new();
     let result = grammar::FileParser::new().parse(&mut parse_diags, tokens.into_iter().map(Ok::<_, Infallible>));
-    diags.append(&mut parse_diags);
     let file = match result {
         Ok(file) => file,
         Err(e) => {
-            diags.extend(error_diag(e, end));
+            parse_diags.extend(error_diag(e, end));
             ast::File::default()
         }
     };
+    diags.extend(without_cascades(parse_diags, &starts));
     for item in &file.items {
         report_too_deep(item, &mut diags);
     }
     diags.sort_by_key(|d| (d.span.start, d.span.end));
     (file, diags)
+}
+
+/// Syntax errors minus those right after another one: recovery resumes at the first
+/// token that can start a statement, which may be the middle of the broken one
+/// (`output l = loss * 2` resumes at `loss`, then trips on `*`).
+fn without_cascades(mut diags: Vec<Diagnostic>, token_starts: &[usize]) -> Vec<Diagnostic> {
+    diags.sort_by_key(|d| (d.span.start, d.span.end));
+    let index = |d: &Diagnostic| token_starts.partition_point(|&s| s < d.span.start as usize);
+    let mut kept: Vec<Diagnostic> = Vec::new();
+    let mut last: Option<usize> = None;
+    for d in diags {
+        let i = index(&d);
+        if last.is_none_or(|l| i > l + 2) {
+            kept.push(d);
+        }
+        last = Some(i);
+    }
+    kept
 }
 
 /// A span from lalrpop's locations.
@@ -66,13 +85,16 @@ fn error_diag(e: ParseError<usize, Token<'_>, Infallible>, eof: usize) -> Option
         ParseError::UnrecognizedToken {
             token: (l, tok, r),
             expected,
-        } => Some(
-            Diagnostic::error(
-                Span::new(l, r),
-                format!("expected {}, found {tok}", describe_expected(&expected)),
-            )
-            .with_label("unexpected here"),
-        ),
+        } => {
+            let wanted = describe_expected(&expected);
+            let mut d = Diagnostic::error(Span::new(l, r), format!("expected {wanted}, found {tok}"))
+                .with_label("unexpected here");
+            if tok == Token::Loss && wanted == "an expression" {
+                d = d
+                    .with_note("`loss` is the model's objective, not a name: give the value a `let` name and use that");
+            }
+            Some(d)
+        }
         ParseError::ExtraToken { token: (l, tok, r) } => {
             Some(Diagnostic::error(Span::new(l, r), format!("unexpected {tok}")).with_label("unexpected here"))
         }
