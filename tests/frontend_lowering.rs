@@ -221,3 +221,32 @@ fn every_conformance_model_lowers_to_a_verified_graph() {
     }
     assert!(n >= 14);
 }
+
+#[test]
+fn graphs_printed_back_as_nn_check_again_with_the_same_interface() {
+    // `ir::to_nn` writes a graph in the surface language; the front end must accept it
+    // and give back the same inputs, params and outputs.
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance");
+    let mut n = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.file_name().unwrap().to_string_lossy().starts_with("err_") {
+            continue;
+        }
+        let src = std::fs::read_to_string(path.join("model.nn")).unwrap();
+        let m = models(&src).remove(0);
+        let Ok(text) = ir::to_nn(&m.graph, &m.name) else { continue };
+        let again = models(&text).remove(0);
+        let names = |g: &ir::Graph| {
+            (
+                g.inputs.iter().map(|i| (i.name.clone(), i.ty.clone())).collect::<Vec<_>>(),
+                g.params.iter().map(|p| (p.name.clone(), p.shape.clone())).collect::<Vec<_>>(),
+                g.outputs.iter().map(|o| (o.0.clone(), g.node(o.1).ty.clone())).collect::<Vec<_>>(),
+                g.loss.is_some(),
+            )
+        };
+        assert_eq!(names(&m.graph), names(&again.graph), "{}:\n{text}", path.display());
+        n += 1;
+    }
+    assert!(n >= 10, "only {n} models could be printed");
+}

@@ -1,4 +1,6 @@
-//! Param initialisers (LANGUAGE.md §7) to [`ir::Init`].
+//! Param initialisers (LANGUAGE.md §7) to [`crate::ir::Init`]. The fan-in and fan-out of
+//! `he_*` and `glorot_*` are computed where params are filled (`io::fans`); here a scalar
+//! param with one of them is rejected, since it has no fans to speak of.
 
 use super::lower::{Lowerer, Scope};
 use super::suggest;
@@ -20,21 +22,6 @@ const NAMED: &[&str] = &[
 
 const FORMS: &str = "an initialiser is zeros, ones, a number, normal(std=s), normal(mean=m, std=s), \
                      uniform(lo, hi), he_normal, he_uniform, glorot_normal or glorot_uniform";
-
-/// The fan-in and fan-out that `he_*` and `glorot_*` use for a param of shape `dims`:
-/// rank 2 `[fan_in, fan_out]` (LANGUAGE.md §7); rank 1 `[n]` has fan-in = fan-out = n;
-/// rank > 2 multiplies both dims 0 and 1 by the product of the remaining dims (the
-/// "receptive field"). Rank 0 has none (`sema` rejects these initialisers on scalars).
-pub fn fans(dims: &[usize]) -> Option<(usize, usize)> {
-    match dims {
-        [] => None,
-        [n] => Some((*n, *n)),
-        [a, b, rest @ ..] => {
-            let field = rest.iter().fold(1usize, |acc, &d| acc.saturating_mul(d));
-            Some((a.saturating_mul(field), b.saturating_mul(field)))
-        }
-    }
-}
 
 /// The initialiser written after `=`, or the default for `shape` (rank >= 2
 /// `glorot_uniform`, else zeros).
@@ -185,18 +172,5 @@ fn uniform(lw: &mut Lowerer, e: &Expr, args: Option<&[Arg]>) -> Option<Init> {
             )
             .with_label(usage),
         ),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::fans;
-
-    #[test]
-    fn fan_in_and_out_by_rank() {
-        assert_eq!(fans(&[]), None);
-        assert_eq!(fans(&[7]), Some((7, 7)));
-        assert_eq!(fans(&[784, 128]), Some((784, 128)));
-        assert_eq!(fans(&[3, 4, 5, 5]), Some((75, 100)));
     }
 }

@@ -16,8 +16,6 @@ mod lower;
 mod suggest;
 mod types;
 
-pub use init::fans;
-
 use crate::diag::{Diagnostic, Severity, Span};
 use crate::ir;
 use crate::syntax::{self, ast};
