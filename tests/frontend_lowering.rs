@@ -235,13 +235,24 @@ fn graphs_printed_back_as_nn_check_again_with_the_same_interface() {
         }
         let src = std::fs::read_to_string(path.join("model.nn")).unwrap();
         let m = models(&src).remove(0);
-        let Ok(text) = ir::to_nn(&m.graph, &m.name) else { continue };
+        let Ok(text) = ir::to_nn(&m.graph, &m.name) else {
+            continue;
+        };
         let again = models(&text).remove(0);
         let names = |g: &ir::Graph| {
             (
-                g.inputs.iter().map(|i| (i.name.clone(), i.ty.clone())).collect::<Vec<_>>(),
-                g.params.iter().map(|p| (p.name.clone(), p.shape.clone())).collect::<Vec<_>>(),
-                g.outputs.iter().map(|o| (o.0.clone(), g.node(o.1).ty.clone())).collect::<Vec<_>>(),
+                g.inputs
+                    .iter()
+                    .map(|i| (i.name.clone(), i.ty.clone()))
+                    .collect::<Vec<_>>(),
+                g.params
+                    .iter()
+                    .map(|p| (p.name.clone(), p.shape.clone()))
+                    .collect::<Vec<_>>(),
+                g.outputs
+                    .iter()
+                    .map(|o| (o.0.clone(), g.node(o.1).ty.clone()))
+                    .collect::<Vec<_>>(),
                 g.loss.is_some(),
             )
         };
