@@ -1,0 +1,104 @@
+//! Helpers shared by the JIT tests: building small graphs and running them at both
+//! optimisation levels.
+#![allow(dead_code)]
+
+use nnc::ir::{Bindings, DType, Dim, Graph, Init, NodeId, Op, Origin, Shape, TensorType};
+use nnc::runtime::{Executable, OptLevel, Options, Results};
+use nnc::tensor::Tensor;
+use std::sync::Arc;
+
+pub fn opts(level: OptLevel) -> Options {
+    Options {
+        opt_level: level,
+        threads: 1,
+        verify: true,
+        keep_clif: false,
+    }
+}
+
+pub fn lit(d: &[u64]) -> Shape {
+    Shape::lit(d)
+}
+
+pub fn bindings(pairs: &[(&str, usize)]) -> Bindings {
+    pairs.iter().map(|(k, v)| (Arc::from(*k), *v)).collect()
+}
+
+pub fn input(g: &mut Graph, name: &str, shape: Shape) -> NodeId {
+    g.add_input(name, TensorType::f32(shape), None)
+}
+
+pub fn labels(g: &mut Graph, name: &str, shape: Shape) -> NodeId {
+    g.add_input(
+        name,
+        TensorType {
+            dtype: DType::I32,
+            shape,
+        },
+        None,
+    )
+}
+
+pub fn param(g: &mut Graph, name: &str, shape: Shape) -> NodeId {
+    g.add_param(name, shape, Init::Const(0.0), None)
+}
+
+pub fn op(g: &mut Graph, op: Op, args: &[NodeId]) -> NodeId {
+    g.add(op, args, Origin::default()).expect("test graphs are well typed")
+}
+
+pub fn var(n: &str) -> Dim {
+    Dim::var(n)
+}
+
+/// Runs at both levels and checks that they agree to within rounding, returning the O1
+/// results.
+pub fn run_both(g: &Graph, b: &Bindings, inputs: &[Tensor], params: &[Tensor]) -> Results {
+    let mut results = Vec::new();
+    for level in [OptLevel::O0, OptLevel::O1] {
+        let exe = Executable::compile(g, b, &opts(level)).unwrap_or_else(|e| panic!("{level:?}: {e}"));
+        let mut ps = params.to_vec();
+        let r = exe
+            .run_tensors(inputs, &mut ps)
+            .unwrap_or_else(|e| panic!("{level:?}: {e}"));
+        results.push((r, ps));
+    }
+    let (r1, p1) = results.pop().unwrap();
+    let (r0, p0) = results.pop().unwrap();
+    for (a, b) in r0.outputs.iter().zip(&r1.outputs) {
+        assert_close(a.as_f32().unwrap(), b.as_f32().unwrap(), 1e-5, "O0 vs O1 output");
+    }
+    for (a, b) in p0.iter().zip(&p1) {
+        assert_close(a.as_f32().unwrap(), b.as_f32().unwrap(), 1e-5, "O0 vs O1 params");
+    }
+    if let (Some(a), Some(b)) = (r0.loss, r1.loss) {
+        assert_close(&[a], &[b], 1e-5, "O0 vs O1 loss");
+    }
+    r1
+}
+
+pub fn assert_close(got: &[f32], want: &[f32], tol: f32, what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: lengths");
+    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+        let ok = (g.is_nan() && w.is_nan()) || g == w || (g - w).abs() <= tol * (1.0 + w.abs());
+        assert!(
+            ok,
+            "{what}: element {i}: got {g}, want {w}\n got {got:?}\nwant {want:?}"
+        );
+    }
+}
+
+pub fn t(shape: &[usize], data: &[f32]) -> Tensor {
+    Tensor::f32(shape.to_vec(), data.to_vec())
+}
+
+/// Deterministic pseudo-random data in [-2, 2).
+pub fn data(n: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    (0..n)
+        .map(|_| {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((s >> 40) as f32 / (1u64 << 24) as f32) * 4.0 - 2.0
+        })
+        .collect()
+}
