@@ -7,9 +7,8 @@
 //! correctly rounded by the final multiplications): max 2 ulp on [-87, 88], `inf` above
 //! ~88.72, gradual underflow to 0 below; `log` (Cephes `logf`: mantissa in
 //! [sqrt(1/2), sqrt(2)), degree-8 polynomial, subnormals rescaled): max 2 ulp for positive
-//! normal and subnormal inputs, `-inf` at 0, NaN below 0; `tanh` (Eigen's rational
-//! 13/6 approximation, clamped at ±7.9988): relative error below 2e-7 (a few ulp), exact
-//! sign and `tanh(±inf) = ±1`. NaN propagates through all three.
+//! normal and subnormal inputs, `-inf` at 0, NaN below 0; `tanh` (Cephes `tanhf`: an odd
+//! polynomial below 0.625, `1 - 2/(e^2|x| + 1)` above): max 2 ulp, exactly ±1 far out. NaN propagates through all three.
 
 use cranelift_codegen::ir::condcodes::FloatCC;
 use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Type, Value};
@@ -155,7 +154,8 @@ fn horner(fb: &mut FunctionBuilder, x: Value, coeffs: &[f32]) -> Value {
 
 /// `2^n` for integer lanes `n` in the normal exponent range.
 fn pow2i(fb: &mut FunctionBuilder, n: Value, t: Type) -> Value {
-    let biased = fb.ins().iadd_imm_s(n, 127);
+    let bias = iconst_t(fb, int_ty(t), 127);
+    let biased = fb.ins().iadd(n, bias);
     let bits = fb.ins().ishl_imm_s(biased, 23);
     fb.ins().bitcast(t, MemFlagsData::new(), bits)
 }
@@ -221,7 +221,8 @@ pub(super) fn log(fb: &mut FunctionBuilder, x0: Value) -> Value {
     // x = m * 2^e with m in [0.5, 1).
     let bits = fb.ins().bitcast(it, MemFlagsData::new(), x);
     let eb = fb.ins().ushr_imm_s(bits, 23);
-    let eb = fb.ins().iadd_imm_s(eb, -126);
+    let bias = iconst_t(fb, it, -126);
+    let eb = fb.ins().iadd(eb, bias);
     let e = fb.ins().fcvt_from_sint(t, eb);
     let e = fb.ins().fsub(e, adj);
     let mant_mask = iconst_t(fb, it, 0x807F_FFFF);
@@ -292,40 +293,40 @@ pub(super) fn log1p(fb: &mut FunctionBuilder, u: Value) -> Value {
     sel(fb, exact, u, corrected)
 }
 
-/// The hyperbolic tangent.
-pub(super) fn tanh(fb: &mut FunctionBuilder, x0: Value) -> Value {
-    let t = ty(fb, x0);
-    let lim = 7.998_811_7;
-    let lo = fconst(fb, t, -lim);
-    let hi = fconst(fb, t, lim);
-    let x = fb.ins().fmax(x0, lo);
-    let x = fb.ins().fmin(x, hi);
-    let x2 = fb.ins().fmul(x, x);
+/// The hyperbolic tangent (Cephes `tanhf`): an odd polynomial below 0.625, else
+/// `1 - 2 / (e^(2|x|) + 1)` with the sign of `x` (saturating to ±1 as `exp` overflows).
+pub(super) fn tanh(fb: &mut FunctionBuilder, x: Value) -> Value {
+    let t = ty(fb, x);
+    let a = fb.ins().fabs(x);
+    let z = fb.ins().fmul(x, x);
     let p = horner(
         fb,
-        x2,
+        z,
         &[
-            -2.760_768_5e-16,
-            2.000_187_9e-13,
-            -8.604_671_5e-11,
-            5.122_297e-8,
-            1.485_722_4e-5,
-            6.372_619_3e-4,
-            4.893_524_6e-3,
+            -5.704_988_7e-3,
+            2.063_908_9e-2,
+            -5.373_971_6e-2,
+            1.333_144_2e-1,
+            -3.333_328_2e-1,
         ],
     );
-    let p = fb.ins().fmul(p, x);
-    let q = horner(
-        fb,
-        x2,
-        &[1.198_258_4e-6, 1.185_347_1e-4, 2.268_434_6e-3, 4.893_525_2e-3],
-    );
-    let r = fb.ins().fdiv(p, q);
-    // Below this the rational form's rounding exceeds x's own; tanh(x) = x there.
-    let a = fb.ins().fabs(x0);
-    let tiny = fconst(fb, t, 4e-4);
-    let is_tiny = fb.ins().fcmp(FloatCC::LessThan, a, tiny);
-    sel(fb, is_tiny, x0, r)
+    let pz = fb.ins().fmul(p, z);
+    let pzx = fb.ins().fmul(pz, x);
+    let small = fb.ins().fadd(pzx, x);
+    let a2 = fb.ins().fadd(a, a);
+    let e = exp(fb, a2);
+    let one = fconst(fb, t, 1.0);
+    let two = fconst(fb, t, 2.0);
+    let d = fb.ins().fadd(e, one);
+    let q = fb.ins().fdiv(two, d);
+    let large = fb.ins().fsub(one, q);
+    // copysign by bits (x86 has no vector fcopysign lowering).
+    let sign_bit = fconst(fb, t, -0.0);
+    let sign = fb.ins().band(x, sign_bit);
+    let large = fb.ins().bor(large, sign);
+    let cut = fconst(fb, t, 0.625);
+    let is_small = fb.ins().fcmp(FloatCC::LessThan, a, cut);
+    sel(fb, is_small, small, large)
 }
 
 /// `1 / (1 + e^-x)` without overflow: `e^-|x|` is at most 1.

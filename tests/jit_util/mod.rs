@@ -102,3 +102,80 @@ pub fn data(n: usize, seed: u64) -> Vec<f32> {
         })
         .collect()
 }
+
+/// Row-major strides.
+pub fn strides(shape: &[usize]) -> Vec<usize> {
+    let mut s = vec![1; shape.len()];
+    for i in (0..shape.len().saturating_sub(1)).rev() {
+        s[i] = s[i + 1] * shape[i + 1];
+    }
+    s
+}
+
+/// The multi-index of flat position `f`.
+pub fn unflat(f: usize, shape: &[usize]) -> Vec<usize> {
+    let st = strides(shape);
+    shape.iter().zip(&st).map(|(&d, &s)| (f / s) % d.max(1)).collect()
+}
+
+/// NumPy broadcast of `x` (shape `from`) to `to`.
+pub fn bcast(x: &[f32], from: &[usize], to: &[usize]) -> Vec<f32> {
+    let n: usize = to.iter().product();
+    let lead = to.len() - from.len();
+    let fs = strides(from);
+    (0..n)
+        .map(|f| {
+            let idx = unflat(f, to);
+            let mut off = 0;
+            for j in 0..from.len() {
+                if from[j] != 1 {
+                    off += idx[j + lead] * fs[j];
+                }
+            }
+            x[off]
+        })
+        .collect()
+}
+
+/// Reduction of `x` (shape `shape`) over `axes` with `init` and `f`.
+pub fn reduce(x: &[f32], shape: &[usize], axes: &[usize], init: f64, f: impl Fn(f64, f64) -> f64) -> Vec<f32> {
+    let out_shape: Vec<usize> = (0..shape.len())
+        .filter(|a| !axes.contains(a))
+        .map(|a| shape[a])
+        .collect();
+    let os = strides(&out_shape);
+    let mut out = vec![init; out_shape.iter().product()];
+    for (fl, &v) in x.iter().enumerate() {
+        let idx = unflat(fl, shape);
+        let kept: Vec<usize> = (0..shape.len()).filter(|a| !axes.contains(a)).map(|a| idx[a]).collect();
+        let o: usize = kept.iter().zip(&os).map(|(i, s)| i * s).sum();
+        out[o] = f(out[o], v as f64);
+    }
+    out.into_iter().map(|v| v as f32).collect()
+}
+
+/// `a @ b` for row-major `a: [m, k]`, `b: [k, n]`.
+pub fn matmul(a: &[f32], b: &[f32], m: usize, k: usize, n: usize) -> Vec<f32> {
+    let mut c = vec![0.0f32; m * n];
+    for i in 0..m {
+        for j in 0..n {
+            let mut s = 0.0f64;
+            for l in 0..k {
+                s += a[i * k + l] as f64 * b[l * n + j] as f64;
+            }
+            c[i * n + j] = s as f32;
+        }
+    }
+    c
+}
+
+/// The transpose of a row-major `[r, c]` matrix.
+pub fn transpose(a: &[f32], r: usize, c: usize) -> Vec<f32> {
+    let mut o = vec![0.0; r * c];
+    for i in 0..r {
+        for j in 0..c {
+            o[j * r + i] = a[i * c + j];
+        }
+    }
+    o
+}
