@@ -65,7 +65,7 @@ impl Plan {
 
 /// Decides roles and groups.
 pub(super) fn plan(g: &Graph, bindings: &Bindings, level: OptLevel) -> Result<Plan, ScheduleError> {
-    let order = g.schedule();
+    let order = execution_order(g);
     let mut shape = HashMap::new();
     for &n in &order {
         let node = g.node(n);
@@ -144,6 +144,19 @@ pub(super) fn plan(g: &Graph, bindings: &Bindings, level: OptLevel) -> Result<Pl
         shape,
         groups: sorted,
     })
+}
+
+/// Live nodes, operands first: everything the outputs, the loss and the operands of the
+/// updates need, then the update values themselves. So every read of an old param value
+/// comes before the kernels computing new values, which can then write in place.
+fn execution_order(g: &Graph) -> Vec<NodeId> {
+    let mut roots: Vec<NodeId> = g.outputs.iter().map(|o| o.1).collect();
+    roots.extend(g.loss);
+    for &(_, n) in &g.updates {
+        roots.extend(g.args(n));
+    }
+    roots.extend(g.updates.iter().map(|u| u.1));
+    g.order_from(&roots)
 }
 
 /// Rejects what the caller-facing ABI cannot express.
