@@ -300,3 +300,10 @@ fn stats_and_clif_describe_the_code() {
     assert!(clif.contains("function") && clif.contains("call"), "{clif}");
     assert!(clif.contains("f32x4"), "the relu loop is vectorised:\n{clif}");
 }
+
+#[test]
+#[ignore = "prints the schedule"]
+fn print_sgd_schedule() {
+    let exe = Executable::compile(&sgd_graph(), &bindings(&[]), &opts(OptLevel::O1)).unwrap();
+    println!("{}", exe.schedule());
+}

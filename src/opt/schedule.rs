@@ -15,6 +15,7 @@
 
 mod build;
 mod fuse;
+mod maps;
 mod simplify;
 
 use crate::ir::{Binary, Bindings, DType, DimError, Graph, NodeId, Unary};
@@ -305,6 +306,51 @@ pub struct Schedule {
     pub bindings: Bindings,
     /// Live nodes of the graph the schedule computes.
     pub nodes: usize,
+}
+
+impl fmt::Display for Schedule {
+    /// A readable listing of buffers and kernels (for `--emit kernels` and debugging).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, b) in self.buffers.iter().enumerate() {
+            writeln!(f, "buf{i}: {:?} {} x {}", b.storage, b.len, b.dtype)?;
+        }
+        let acc = |a: &Access| format!("buf{}[{} + {:?}]", a.buf.0, a.offset, a.strides);
+        for (i, k) in self.kernels.iter().enumerate() {
+            match &k.kind {
+                KernelKind::MatMul(m) => writeln!(
+                    f,
+                    "k{i}: matmul {}x{}x{} buf{}({},{}) @ buf{}({},{}) -> buf{}{}",
+                    m.m,
+                    m.k,
+                    m.n,
+                    m.a.buf.0,
+                    m.a.rs,
+                    m.a.cs,
+                    m.b.buf.0,
+                    m.b.rs,
+                    m.b.cs,
+                    m.c.buf.0,
+                    if m.accumulate { " (+=)" } else { "" }
+                )?,
+                KernelKind::Loop(l) => {
+                    writeln!(f, "k{i}: loop {:?} reduced {:?}", l.space, l.reduced)?;
+                    for (j, e) in l.exprs.iter().enumerate() {
+                        let text = match e {
+                            Expr::Load(a) => format!("load {}", acc(a)),
+                            Expr::OneHot { label, axis } => format!("one_hot {} == i{axis:?}", acc(label)),
+                            Expr::Const(b) => format!("const {}", f32::from_bits(*b)),
+                            other => format!("{other:?}"),
+                        };
+                        writeln!(f, "    e{j} = {text}")?;
+                    }
+                    for st in &l.stores {
+                        writeln!(f, "    store e{} -> {}", st.value, acc(&st.dst))?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Schedule {

@@ -179,3 +179,125 @@ pub fn transpose(a: &[f32], r: usize, c: usize) -> Vec<f32> {
     }
     o
 }
+
+/// The MNIST classifier's training step (784 -> 128 -> 64 -> 10, relu, softmax cross
+/// entropy on i32 labels, SGD with `lr`), with the backward pass written out by hand the
+/// way reverse-mode differentiation produces it. Params: W1 b1 W2 b2 W3 b3.
+pub fn mlp_train_graph(lr: f64) -> Graph {
+    use nnc::ir::{Binary, Reduce, Unary, F64};
+    let mut g = Graph::new();
+    let n = Dim::var("N");
+    let x = input(&mut g, "x", Shape(vec![n.clone(), Dim::lit(784)]));
+    let y = labels(&mut g, "y", Shape(vec![n.clone()]));
+    let sizes = [784u64, 128, 64, 10];
+    let mut ws = Vec::new();
+    let mut bs = Vec::new();
+    for l in 0..3 {
+        ws.push(param(&mut g, &format!("W{}", l + 1), lit(&[sizes[l], sizes[l + 1]])));
+        bs.push(param(&mut g, &format!("b{}", l + 1), lit(&[sizes[l + 1]])));
+    }
+    let mm = |g: &mut Graph, a, b, ta, tb| op(g, Op::MatMul { ta, tb }, &[a, b]);
+    let bin = |g: &mut Graph, k, a, b| op(g, Op::Binary(k), &[a, b]);
+    // forward
+    let mut h = x;
+    let mut pre = Vec::new();
+    let mut acts = vec![x];
+    for l in 0..3 {
+        let z = mm(&mut g, h, ws[l], false, false);
+        let a = bin(&mut g, Binary::Add, z, bs[l]);
+        if l < 2 {
+            pre.push(a);
+            h = op(&mut g, Op::Unary(Unary::Relu), &[a]);
+            acts.push(h);
+        } else {
+            h = a;
+        }
+    }
+    let logits = h;
+    let lse = op(
+        &mut g,
+        Op::Reduce {
+            kind: Reduce::LogSumExp,
+            axes: vec![1],
+        },
+        &[logits],
+    );
+    let lse_col = op(&mut g, Op::Reshape(Shape(vec![n.clone(), Dim::one()])), &[lse]);
+    let logp = bin(&mut g, Binary::Sub, logits, lse_col);
+    let oh = op(&mut g, Op::OneHot { classes: Dim::lit(10) }, &[y]);
+    let picked = bin(&mut g, Binary::Mul, oh, logp);
+    let total = op(
+        &mut g,
+        Op::Reduce {
+            kind: Reduce::Sum,
+            axes: vec![0, 1],
+        },
+        &[picked],
+    );
+    let minus_inv_n = op(
+        &mut g,
+        Op::Const {
+            value: F64(-1.0),
+            per: n.clone(),
+        },
+        &[],
+    );
+    let loss = bin(&mut g, Binary::Mul, total, minus_inv_n);
+    g.loss = Some(loss);
+    g.outputs.push(("logits".into(), logits));
+    // backward
+    let inv_n = op(
+        &mut g,
+        Op::Const {
+            value: F64(1.0),
+            per: n.clone(),
+        },
+        &[],
+    );
+    let p = op(&mut g, Op::Unary(Unary::Exp), &[logp]);
+    let diff = bin(&mut g, Binary::Sub, p, oh);
+    let mut d = bin(&mut g, Binary::Mul, diff, inv_n);
+    let mut grads = vec![None; 6];
+    for l in (0..3).rev() {
+        let db = op(
+            &mut g,
+            Op::Reduce {
+                kind: Reduce::Sum,
+                axes: vec![0],
+            },
+            &[d],
+        );
+        let dw = mm(&mut g, acts[l], d, true, false);
+        grads[2 * l] = Some(dw);
+        grads[2 * l + 1] = Some(db);
+        if l > 0 {
+            let dh = mm(&mut g, d, ws[l], false, true);
+            let mask = op(&mut g, Op::Unary(Unary::Step), &[pre[l - 1]]);
+            d = bin(&mut g, Binary::Mul, dh, mask);
+        }
+    }
+    let lr = g.constant(lr, Default::default());
+    for (i, gr) in grads.into_iter().enumerate() {
+        let leaf = if i % 2 == 0 { ws[i / 2] } else { bs[i / 2] };
+        let step = bin(&mut g, Binary::Mul, gr.unwrap(), lr);
+        let new = bin(&mut g, Binary::Sub, leaf, step);
+        g.updates.push((i, new));
+    }
+    g
+}
+
+/// Params of the MLP: small deterministic weights, zero biases.
+pub fn mlp_params() -> Vec<Tensor> {
+    let sizes = [784usize, 128, 64, 10];
+    let mut v = Vec::new();
+    for l in 0..3 {
+        let scale = (2.0 / sizes[l] as f32).sqrt() / 2.0;
+        let w: Vec<f32> = data(sizes[l] * sizes[l + 1], 100 + l as u64)
+            .iter()
+            .map(|x| x * scale)
+            .collect();
+        v.push(Tensor::f32(vec![sizes[l], sizes[l + 1]], w));
+        v.push(Tensor::zeros(vec![sizes[l + 1]]));
+    }
+    v
+}

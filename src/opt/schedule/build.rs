@@ -3,6 +3,7 @@
 //! the param updates (in place when that is provably safe, through a copy otherwise).
 
 use super::fuse::{is_contiguous, row_major, GroupKind, Plan, Role};
+use super::maps::{self, Map};
 use super::{
     Access, Buffer, BufferId, Expr, ExprId, Kernel, KernelKind, LoopKernel, MatMulKernel, Matrix, ReduceKind, Schedule,
     ScheduleError, Storage, Store,
@@ -223,18 +224,36 @@ impl Builder<'_> {
         let grp = &self.plan.groups[gi];
         let kind = match &grp.kind {
             GroupKind::MatMul => KernelKind::MatMul(self.matmul(grp.stored[0])?),
+            GroupKind::Copy => {
+                // A view materialised densely: read through the view's strides.
+                let n = grp.stored[0];
+                let l = self.view_of(n)?;
+                let k = copy_kernel(
+                    self.shape(n),
+                    l.buf,
+                    l.offset,
+                    &l.strides,
+                    self.layouts[&n].buf,
+                    vec![n],
+                );
+                return Ok(Kernel {
+                    nodes: grp.members.clone(),
+                    ..k
+                });
+            }
             GroupKind::Loop { space, reduced } => {
                 let mut eb = ExprBuilder {
                     b: self,
                     group: gi,
                     space: space.clone(),
+                    reduced: reduced.clone(),
                     exprs: Vec::new(),
                     dedup: HashMap::new(),
                     memo: HashMap::new(),
                 };
                 let mut stores = Vec::new();
                 for &n in &grp.stored {
-                    stores.push(eb.root(n, reduced)?);
+                    stores.push(eb.root(n)?);
                 }
                 KernelKind::Loop(LoopKernel {
                     space: space.clone(),
@@ -352,6 +371,7 @@ impl Builder<'_> {
             finals.push(copy_kernel(&shape, src.buf, src.offset, &src.strides, pbuf, vec![n]));
         }
         kernels.extend(finals);
+        fold_updates_into_products(kernels, &self.buffers);
         Ok(())
     }
 
@@ -385,6 +405,91 @@ fn in_place_ok(kernels: &[Kernel], k: usize, param: BufferId, value: BufferId) -
             })
         }
     }
+}
+
+/// `P := P - c * (A @ B)` as one accumulating product: when an in-place update kernel
+/// only combines the param with a product that nothing else reads, the product adds
+/// its scaled result straight into the param (gemm's `dst = dst + beta * lhs @ rhs`),
+/// saving the temp and a pass over it.
+fn fold_updates_into_products(kernels: &mut Vec<Kernel>, buffers: &[Buffer]) {
+    let mut k = 0;
+    while k < kernels.len() {
+        if let Some((m, param, scale)) = update_of_product(kernels, k, buffers) {
+            if let KernelKind::MatMul(mm) = &mut kernels[m].kind {
+                mm.c = Matrix {
+                    buf: param,
+                    offset: 0,
+                    rs: mm.n as isize,
+                    cs: 1,
+                };
+                mm.accumulate = true;
+                mm.scale = scale;
+            }
+            let nodes = kernels[k].nodes.clone();
+            kernels[m].nodes.extend(nodes);
+            kernels.remove(k);
+            continue;
+        }
+        k += 1;
+    }
+}
+
+/// If kernel `k` is `P = P - c * T` (or `P + c * T`, `P - T`) over whole dense buffers,
+/// with `T` written by a plain product `m` and read by nobody else, and nothing between
+/// them touches `P`: `(m, P, scale)`.
+fn update_of_product(kernels: &[Kernel], k: usize, buffers: &[Buffer]) -> Option<(usize, BufferId, f32)> {
+    let KernelKind::Loop(l) = &kernels[k].kind else {
+        return None;
+    };
+    let [store] = l.stores.as_slice() else { return None };
+    let param = store.dst.buf;
+    if !matches!(buffers[param.0].storage, Storage::Param(_))
+        || store.dst.offset != 0
+        || store.dst.strides != row_major(&l.space)
+        || l.space.iter().product::<usize>() != buffers[param.0].len
+        || l.reduced.contains(&true)
+    {
+        return None;
+    }
+    let load_of = |e: ExprId| match &l.exprs[e] {
+        Expr::Load(a) if a.offset == 0 && a.strides == store.dst.strides => Some(a.buf),
+        _ => None,
+    };
+    let konst = |e: ExprId| match &l.exprs[e] {
+        Expr::Const(b) => Some(f32::from_bits(*b)),
+        _ => None,
+    };
+    let scaled = |e: ExprId| -> Option<(BufferId, f32)> {
+        match &l.exprs[e] {
+            Expr::Binary(crate::ir::Binary::Mul, x, y) => match (load_of(*x), konst(*y), konst(*x), load_of(*y)) {
+                (Some(t), Some(c), _, _) | (_, _, Some(c), Some(t)) => Some((t, c)),
+                _ => None,
+            },
+            _ => load_of(e).map(|t| (t, 1.0)),
+        }
+    };
+    let (t, scale) = match &l.exprs[store.value] {
+        Expr::Binary(crate::ir::Binary::Sub, p, x) if load_of(*p) == Some(param) => {
+            let (t, c) = scaled(*x)?;
+            (t, -c)
+        }
+        Expr::Binary(crate::ir::Binary::Add, p, x) if load_of(*p) == Some(param) => scaled(*x)?,
+        _ => return None,
+    };
+    if t == param || buffers[t.0].storage != Storage::Temp {
+        return None;
+    }
+    let m = (0..k).rev().find(|&i| kernels[i].writes().contains(&t))?;
+    let KernelKind::MatMul(mm) = &kernels[m].kind else {
+        return None;
+    };
+    let dense = mm.c.buf == t && mm.c.offset == 0 && mm.c.rs == mm.n as isize && mm.c.cs == 1;
+    let readers = kernels.iter().filter(|kk| kk.reads().contains(&t)).count();
+    let quiet = kernels[m + 1..k]
+        .iter()
+        .all(|kk| !kk.reads().contains(&param) && !kk.writes().contains(&param));
+    let own = mm.a.buf != param && mm.b.buf != param && !mm.accumulate;
+    (dense && readers == 1 && quiet && own && mm.m * mm.n == buffers[param.0].len).then_some((m, param, scale))
 }
 
 /// Makes every access of `from` in the kernel use `to`.
@@ -445,15 +550,12 @@ fn copy_kernel(
     }
 }
 
-/// A node evaluated at kernel index `map`: axis `j` of the node follows axis `map[j]` of
-/// the iteration space (`None`: always index 0, a broadcast axis of extent 1).
-type Map = Vec<Option<usize>>;
-
 /// Builds the expressions of one loop group.
 struct ExprBuilder<'b, 'a> {
     b: &'b Builder<'a>,
     group: usize,
     space: Vec<usize>,
+    reduced: Vec<bool>,
     exprs: Vec<Expr>,
     dedup: HashMap<Expr, ExprId>,
     memo: HashMap<(NodeId, Map), ExprId>,
@@ -484,43 +586,12 @@ impl ExprBuilder<'_, '_> {
     }
 
     /// The store of a stored node of this group.
-    fn root(&mut self, n: NodeId, reduced: &[bool]) -> Result<Store, ScheduleError> {
-        let g = self.b.g;
-        let full: Map = (0..self.space.len()).map(Some).collect();
-        let kept: Map = (0..self.space.len()).filter(|&k| !reduced[k]).map(Some).collect();
-        let (value, map) = match &g.node(n).op {
-            Op::Reduce { kind, .. } => {
-                let x = self.expr(g.args(n)[0], full)?;
-                let v = match kind {
-                    Reduce::Sum => self.push(Expr::Reduce {
-                        kind: ReduceKind::Sum,
-                        arg: x,
-                    }),
-                    Reduce::Max => self.push(Expr::Reduce {
-                        kind: ReduceKind::Max,
-                        arg: x,
-                    }),
-                    Reduce::LogSumExp => self.logsumexp(x),
-                };
-                (v, kept)
-            }
-            Op::ArgMaxMask { .. } => {
-                let x = self.expr(g.args(n)[0], full.clone())?;
-                let r = self.push(Expr::Reduce {
-                    kind: ReduceKind::ArgMax,
-                    arg: x,
-                });
-                (self.push(Expr::IsArgMax(r)), full)
-            }
-            Op::Reshape(_) | Op::Transpose => {
-                // A view materialised as a copy: read through the view's strides.
-                let l = self.b.view_of(n)?;
-                let a = self.access(&l, &full);
-                (self.push(Expr::Load(a)), full)
-            }
-            _ => (self.compute(n, full.clone())?, full),
-        };
-        let dst = self.access(&self.b.layouts[&n], &map);
+    fn root(&mut self, n: NodeId) -> Result<Store, ScheduleError> {
+        let b = self.b;
+        let map = maps::store_map(b.g, &b.plan.shape, n, &self.space, &self.reduced)
+            .ok_or_else(|| internal("a stored node that does not fit its kernel"))?;
+        let value = self.compute(n, map.clone())?;
+        let dst = self.access(&b.layouts[&n], &map);
         Ok(Store { value, dst })
     }
 
@@ -593,10 +664,39 @@ impl ExprBuilder<'_, '_> {
                 }
                 Op::Unary(u) => Expr::Unary(*u, arg(0)),
                 Op::Binary(b) => Expr::Binary(*b, arg(0), arg(1)),
-                Op::BroadcastTo(_) => {
+                Op::BroadcastTo(_) | Op::Reshape(_) => {
                     let id = arg(0);
                     self.memo.insert((n, map), id);
                     continue;
+                }
+                Op::Reduce { kind, .. } => {
+                    if map != maps::kept_map(&self.reduced) {
+                        return Err(internal("a reduction evaluated off its kept axes"));
+                    }
+                    let x = arg(0);
+                    let id = match kind {
+                        Reduce::Sum => self.push(Expr::Reduce {
+                            kind: ReduceKind::Sum,
+                            arg: x,
+                        }),
+                        Reduce::Max => self.push(Expr::Reduce {
+                            kind: ReduceKind::Max,
+                            arg: x,
+                        }),
+                        Reduce::LogSumExp => self.logsumexp(x),
+                    };
+                    self.memo.insert((n, map), id);
+                    continue;
+                }
+                Op::ArgMaxMask { .. } => {
+                    if map != maps::full_map(self.space.len()) {
+                        return Err(internal("an arg-max mask evaluated off its space"));
+                    }
+                    let r = self.push(Expr::Reduce {
+                        kind: ReduceKind::ArgMax,
+                        arg: arg(0),
+                    });
+                    Expr::IsArgMax(r)
                 }
                 Op::OneHot { .. } => {
                     let label = g.args(n)[0];
@@ -613,15 +713,10 @@ impl ExprBuilder<'_, '_> {
                         axis: if classes == 1 { None } else { map[r] },
                     }
                 }
-                // Everything else is stored by its own group and loaded above.
-                Op::Input(_)
-                | Op::Param(_)
-                | Op::Reduce { .. }
-                | Op::ArgMaxMask { .. }
-                | Op::Reshape(_)
-                | Op::Transpose
-                | Op::MatMul { .. }
-                | Op::Grad => return Err(internal("a non-fusable node inlined")),
+                // Everything else is stored by its own kernel and loaded.
+                Op::Input(_) | Op::Param(_) | Op::Transpose | Op::MatMul { .. } | Op::Grad => {
+                    return Err(internal("a non-fusable node inlined"))
+                }
             };
             let id = self.push(e);
             self.memo.insert((n, map), id);
@@ -633,30 +728,8 @@ impl ExprBuilder<'_, '_> {
     fn operand_maps(&self, n: NodeId, map: &Map) -> Vec<(NodeId, Map)> {
         let g = self.b.g;
         match &g.node(n).op {
-            Op::Unary(_) | Op::Binary(_) | Op::BroadcastTo(_) => {
-                let out = self.b.shape(n);
-                g.args(n)
-                    .into_iter()
-                    .map(|a| (a, broadcast_map(self.b.shape(a), out, map)))
-                    .collect()
-            }
-            _ => Vec::new(),
+            Op::Reduce { .. } | Op::ArgMaxMask { .. } => vec![(g.args(n)[0], maps::full_map(self.space.len()))],
+            _ => maps::operand_maps(g, &self.b.plan.shape, n, map),
         }
     }
-}
-
-/// Where operand `a` (shape `sa`) of a node of shape `sn` evaluated at `map` is evaluated:
-/// NumPy broadcasting aligns axes on the right, and an extent-1 axis that stretches is
-/// always read at index 0.
-fn broadcast_map(sa: &[usize], sn: &[usize], map: &Map) -> Map {
-    let lead = sn.len() - sa.len();
-    (0..sa.len())
-        .map(|j| {
-            if sa[j] == 1 && sn[j + lead] != 1 {
-                None
-            } else {
-                map[j + lead]
-            }
-        })
-        .collect()
 }
