@@ -1,5 +1,8 @@
 //! The optimiser: an ordered pipeline of graph passes, fusion into kernels, memory planning.
 
+pub mod memplan;
+pub mod schedule;
+
 pub mod passes;
 mod pipeline;
 pub mod rules;
