@@ -3,6 +3,8 @@
 //! a comparison of a graph's results before and after optimisation in f32 and f64.
 #![allow(dead_code)]
 
+pub mod random;
+
 use super::grad_util::*;
 use nnc::interp::{eval_nodes_from, NodeValue, NodeValues, Value};
 use nnc::ir::{Binary, DType, Dim, Graph, NodeId, Op, Reduce, Shape, TensorType, Unary, F64};
