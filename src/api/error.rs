@@ -62,6 +62,8 @@ pub enum Error {
     NonFinite(NonFinite),
     /// A request that does not fit the model (unknown name, missing loss, ...).
     Usage(String),
+    /// A compiler invariant failed (a bug in nnc, reported rather than panicking).
+    Internal(String),
 }
 
 /// Where the first NaN or infinity appeared.
@@ -133,6 +135,7 @@ impl fmt::Display for Error {
             ),
             Error::NonFinite(n) => write!(f, "{n}"),
             Error::Usage(s) => f.write_str(s),
+            Error::Internal(s) => write!(f, "internal compiler error (please report): {s}"),
         }
     }
 }

@@ -75,7 +75,9 @@ pub fn main() -> i32 {
 pub fn parse_sizes(s: &str) -> Result<nnc::ir::Bindings, String> {
     let mut b = nnc::ir::Bindings::new();
     for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (k, v) = part.split_once('=').ok_or_else(|| format!("expected NAME=VALUE, found `{part}`"))?;
+        let (k, v) = part
+            .split_once('=')
+            .ok_or_else(|| format!("expected NAME=VALUE, found `{part}`"))?;
         let v: usize = v.trim().parse().map_err(|_| format!("`{}` is not a size", v.trim()))?;
         b.insert(std::sync::Arc::from(k.trim()), v);
     }
