@@ -4,7 +4,7 @@
 use super::error::Error;
 use super::model::Model;
 use super::options::Options;
-use crate::ir::{Bindings, DType, Op};
+use crate::ir::{Bindings, DType};
 use crate::runtime::{Arg, Workspace};
 use crate::train::Optimizer;
 use rand::{Rng, SeedableRng};
@@ -185,21 +185,4 @@ fn synthetic_batches(
         batches.push(batch);
     }
     Ok(batches)
-}
-
-impl Model {
-    /// For each input, the class count of the one-hot encoding that reads it (labels
-    /// must lie in `[0, classes)`), or `None` if no one-hot reads it.
-    pub fn label_classes(&self, sizes: &Bindings) -> Result<Vec<Option<usize>>, Error> {
-        let g = self.graph();
-        let mut classes = vec![None; g.inputs.len()];
-        for n in g.schedule() {
-            if let Op::OneHot { classes: c } = &g.node(n).op {
-                if let Op::Input(i) = g.node(g.args(n)[0]).op {
-                    classes[i] = Some(c.eval(sizes).map_err(|e| Error::Usage(format!("classes: {e:?}")))?);
-                }
-            }
-        }
-        Ok(classes)
-    }
 }

@@ -1,9 +1,14 @@
 //! The one error type of the public API.
+//!
+//! Refusals of a call (wrong buffer count, length, element type, shape, label, or sizes that
+//! do not fit) are top-level variants of [`Error`], the same for the JIT and the
+//! interpreter backend, so callers match them without reaching into stage modules.
 
 use crate::autodiff::AdError;
 use crate::diag::{self, Diagnostic};
 use crate::interp::InterpError;
 use crate::io::IoError;
+use crate::ir::{BindError, DType};
 use crate::runtime::RuntimeError;
 use crate::train::StepError;
 use std::fmt;
@@ -21,8 +26,17 @@ pub struct Diagnostics {
 
 impl Diagnostics {
     /// Renders as `nnc check` prints them: `file:line:col`, the source line, the span marked.
+    /// Empty when there are no diagnostics.
     pub fn render(&self, color: bool) -> String {
+        if self.diagnostics.is_empty() {
+            return String::new();
+        }
         diag::render(&self.diagnostics, &self.file_name, &self.source, color)
+    }
+
+    /// Whether any diagnostic is an error (warnings alone do not reject a model).
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(|d| d.severity == diag::Severity::Error)
     }
 }
 
@@ -30,7 +44,7 @@ impl Diagnostics {
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
-    /// The model file has errors (every independent one is listed).
+    /// The model file has errors (every independent one is listed, with its span).
     Model(Diagnostics),
     /// A model file could not be read.
     Read {
@@ -41,11 +55,77 @@ pub enum Error {
     },
     /// A tensor or data file is missing, malformed or does not fit the model.
     Io(IoError),
-    /// Compiling or calling native code was refused (wrong buffers, labels, sizes).
+    /// A call got the wrong number of inputs, params, outputs or optimiser state tensors.
+    Count {
+        /// `inputs`, `params`, `outputs` or `state`
+        what: &'static str,
+        /// how many the function takes
+        expected: usize,
+        /// how many were given
+        found: usize,
+    },
+    /// A buffer's element count differs from its tensor's at the instance's sizes.
+    Length {
+        /// the tensor's name
+        name: String,
+        /// expected element count
+        expected: usize,
+        /// given element count
+        found: usize,
+    },
+    /// A tensor's shape differs from the one the sizes give.
+    Shape {
+        /// the tensor's name
+        name: String,
+        /// expected shape
+        expected: Vec<usize>,
+        /// given shape
+        found: Vec<usize>,
+    },
+    /// A buffer of the wrong element type (e.g. i32 where f32 is expected).
+    DType {
+        /// the tensor's name
+        name: String,
+        /// declared type
+        expected: DType,
+        /// given type
+        found: DType,
+    },
+    /// A label outside `[0, classes)`; nothing was computed.
+    Label {
+        /// the input's name
+        name: String,
+        /// position of the first bad label
+        index: usize,
+        /// its value
+        value: i32,
+        /// the class count of the one-hot that reads it
+        classes: usize,
+    },
+    /// Params passed read-only to a function that updates them (a training step).
+    ParamsReadOnly,
+    /// Concrete shapes do not fit the declarations, or size variables conflict or are
+    /// missing.
+    Sizes(BindError),
+    /// A name the model does not have (an output, input, param or size variable).
+    UnknownName {
+        /// `output`, `input`, `param` or `size variable`
+        kind: &'static str,
+        /// the name asked for
+        name: String,
+        /// the names that exist
+        known: Vec<String>,
+    },
+    /// Gradients or training asked of a model without `loss`.
+    NoLoss {
+        /// the model's name
+        model: String,
+    },
+    /// Native code could not be generated for the graph (a bug in nnc).
     Runtime(RuntimeError),
-    /// The reference interpreter refused the call.
+    /// The reference interpreter failed (other than a refused call).
     Interp(InterpError),
-    /// Differentiation failed (e.g. gradients of a model without `loss`).
+    /// Differentiation failed.
     Autodiff(AdError),
     /// The training step could not be built.
     Step(StepError),
@@ -58,9 +138,9 @@ pub enum Error {
         /// the sizes the model was instantiated with, e.g. `N=64`
         sizes: String,
     },
-    /// A value that is not finite, found by `check_finite`.
+    /// A value that is not finite, found by `locate_non_finite`.
     NonFinite(NonFinite),
-    /// A request that does not fit the model (unknown name, missing loss, ...).
+    /// A request that does not fit the model, described in words.
     Usage(String),
     /// A compiler invariant failed (a bug in nnc, reported rather than panicking).
     Internal(String),
@@ -104,7 +184,8 @@ impl fmt::Display for NonFinite {
 }
 
 impl Error {
-    /// The message as the CLI prints it (diagnostics rendered with their source).
+    /// The message as the CLI prints it: model diagnostics rendered with their source
+    /// (exactly what `nnc check` prints), anything else as one `error: ...` line.
     pub fn render(&self, color: bool) -> String {
         match self {
             Error::Model(d) => d.render(color),
@@ -123,6 +204,33 @@ impl fmt::Display for Error {
             }
             Error::Read { path, message } => write!(f, "cannot read {path}: {message}"),
             Error::Io(e) => write!(f, "{e}"),
+            Error::Count { what, expected, found } => write!(f, "expected {expected} {what}, got {found}"),
+            Error::Length { name, expected, found } => {
+                write!(f, "tensor `{name}` has {found} elements, expected {expected}")
+            }
+            Error::Shape { name, expected, found } => {
+                write!(f, "tensor `{name}` has shape {found:?}, expected {expected:?}")
+            }
+            Error::DType { name, expected, found } => write!(f, "tensor `{name}` is {found}, expected {expected}"),
+            Error::Label {
+                name,
+                index,
+                value,
+                classes,
+            } => write!(
+                f,
+                "label {value} at position {index} of `{name}` is outside [0, {classes})"
+            ),
+            Error::ParamsReadOnly => write!(f, "this function updates its params: pass them mutably"),
+            Error::Sizes(e) => write!(f, "{e}"),
+            Error::UnknownName { kind, name, known } => {
+                write!(f, "no {kind} named `{name}`")?;
+                match known.as_slice() {
+                    [] => write!(f, " (the model has none)"),
+                    names => write!(f, " (found {})", names.join(", ")),
+                }
+            }
+            Error::NoLoss { model } => write!(f, "model `{model}` has no loss to differentiate"),
             Error::Runtime(e) => write!(f, "{e}"),
             Error::Interp(e) => write!(f, "{e}"),
             Error::Autodiff(e) => write!(f, "{e}"),
@@ -140,7 +248,19 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io(e) => Some(e),
+            Error::Sizes(e) => Some(e),
+            Error::Runtime(e) => Some(e),
+            Error::Interp(e) => Some(e),
+            Error::Autodiff(e) => Some(e),
+            Error::Step(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 /// `1234567` → `1.2 MB`.
 pub fn human_bytes(b: u128) -> String {
@@ -158,14 +278,76 @@ pub fn human_bytes(b: u128) -> String {
     }
 }
 
-macro_rules! from_error {
-    ($($t:ty => $v:ident),*) => {$(
-        impl From<$t> for Error {
-            fn from(e: $t) -> Self {
-                Error::$v(e)
-            }
+/// A refused call becomes the same top-level variant whichever backend refused it.
+impl From<RuntimeError> for Error {
+    fn from(e: RuntimeError) -> Self {
+        match e {
+            RuntimeError::Count { what, expected, found } => Error::Count { what, expected, found },
+            RuntimeError::Length { name, expected, found } => Error::Length { name, expected, found },
+            RuntimeError::Shape { name, expected, found } => Error::Shape { name, expected, found },
+            RuntimeError::DType { name, expected, found } => Error::DType { name, expected, found },
+            RuntimeError::Label {
+                name,
+                index,
+                value,
+                classes,
+            } => Error::Label {
+                name,
+                index,
+                value,
+                classes,
+            },
+            RuntimeError::ParamsReadOnly => Error::ParamsReadOnly,
+            RuntimeError::Bind(e) => Error::Sizes(e),
+            e @ (RuntimeError::Verify(_) | RuntimeError::Schedule(_) | RuntimeError::Codegen(_)) => Error::Runtime(e),
         }
-    )*};
+    }
 }
 
-from_error!(IoError => Io, RuntimeError => Runtime, InterpError => Interp, AdError => Autodiff, StepError => Step);
+impl From<InterpError> for Error {
+    fn from(e: InterpError) -> Self {
+        match e {
+            InterpError::Count { what, expected, found } => Error::Count { what, expected, found },
+            InterpError::DType { name, expected, found } => Error::DType { name, expected, found },
+            InterpError::Bind(e) => Error::Sizes(e),
+            InterpError::Label {
+                input,
+                index,
+                label,
+                classes,
+            } => Error::Label {
+                name: input,
+                index,
+                value: label,
+                classes,
+            },
+            e @ (InterpError::Size { .. } | InterpError::GradNotExpanded { .. } | InterpError::Internal { .. }) => {
+                Error::Interp(e)
+            }
+        }
+    }
+}
+
+impl From<AdError> for Error {
+    fn from(e: AdError) -> Self {
+        Error::Autodiff(e)
+    }
+}
+
+impl From<IoError> for Error {
+    fn from(e: IoError) -> Self {
+        Error::Io(e)
+    }
+}
+
+impl From<StepError> for Error {
+    fn from(e: StepError) -> Self {
+        Error::Step(e)
+    }
+}
+
+impl From<BindError> for Error {
+    fn from(e: BindError) -> Self {
+        Error::Sizes(e)
+    }
+}

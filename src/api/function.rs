@@ -1,8 +1,10 @@
 //! [`Function`]: a graph compiled from a model (forward, or with gradients), and
 //! [`Instance`]: a function specialised for concrete sizes, called on caller buffers.
 
+use super::buffers::collect_with;
 use super::error::{Error, NonFinite};
-use super::model::{Model, TensorSpec};
+use super::layout::Layout;
+use super::model::{name_index, Model, TensorSpec};
 use super::options::Backend;
 use crate::ir::{Bindings, DType, Graph, Op};
 use crate::runtime::{Arg, Executable, Program, Workspace};
@@ -13,11 +15,16 @@ use std::sync::Arc;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum FunctionKind {
     Forward,
-    Gradients { inputs: bool },
+    /// `grad.NAME` of every param (and f32 input when `inputs`), after the model's
+    /// outputs when `outputs`.
+    Gradients {
+        inputs: bool,
+        outputs: bool,
+    },
 }
 
-/// A compiled graph of a model. Compiled once per binding of the size variables, on
-/// first use, and shared. Cheap to clone; `Send + Sync`.
+/// A compiled graph of a model: native code is generated once per binding of the size
+/// variables, on first use, and shared. Cheap to clone; `Send + Sync`.
 #[derive(Clone)]
 pub struct Function {
     inner: Arc<FnInner>,
@@ -26,7 +33,7 @@ pub struct Function {
 struct FnInner {
     model: Model,
     /// The graph before optimisation: its nodes keep their source positions, so the
-    /// interpreter runs it for `--interp` and to locate non-finite values.
+    /// interpreter runs it for [`Backend::Interpreter`] and to locate non-finite values.
     reference: Graph,
     engine: Engine,
 }
@@ -39,23 +46,34 @@ enum Engine {
 /// What a call returns on host tensors.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Outputs {
-    /// The outputs by name, in declaration order (gradients `grad.NAME` after them).
+    /// The outputs with their names, in the function's order (see [`Function::outputs`];
+    /// gradients `grad.NAME` come after the model's outputs).
     pub tensors: Vec<(String, Tensor)>,
     /// The loss, when the model has one.
     pub loss: Option<f32>,
 }
 
 impl Outputs {
-    /// The output named `name`.
+    /// The output named `name`, if there is one.
     pub fn get(&self, name: &str) -> Option<&Tensor> {
         self.tensors.iter().find(|t| t.0 == name).map(|t| &t.1)
+    }
+
+    /// The f32 data of the output named `name`, or [`Error::UnknownName`].
+    pub fn f32(&self, name: &str) -> Result<&[f32], Error> {
+        let names = || self.tensors.iter().map(|t| t.0.as_str());
+        let i = name_index("output", names(), name)?;
+        Ok(self.tensors[i].1.as_f32().unwrap_or(&[]))
     }
 }
 
 impl Function {
     pub(crate) fn build(model: Model, kind: FunctionKind) -> Result<Function, Error> {
-        let mut graph = model.inner.graph.clone();
-        if let FunctionKind::Gradients { inputs } = kind {
+        let mut graph = model.graph().clone();
+        if let FunctionKind::Gradients { inputs, outputs } = kind {
+            if !outputs {
+                graph.outputs.clear();
+            }
             crate::autodiff::add_gradient_outputs(&mut graph, true, inputs)?;
         }
         Function::from_graph(model, graph)
@@ -64,7 +82,7 @@ impl Function {
     /// Wraps a graph over the model's inputs and params (and possibly more), optimising
     /// and compiling it for the model's backend.
     pub(crate) fn from_graph(model: Model, graph: Graph) -> Result<Function, Error> {
-        let options = model.inner.options.clone();
+        let options = model.options().clone();
         let engine = match options.backend {
             Backend::Interpreter => Engine::Interpreter,
             Backend::Jit => {
@@ -100,71 +118,63 @@ impl Function {
         }
     }
 
-    /// The inputs of the function, in order.
+    /// The inputs of the function, in the order calls take them.
     pub fn inputs(&self) -> Vec<TensorSpec> {
-        let g = &self.inner.reference;
-        g.inputs
-            .iter()
-            .map(|d| TensorSpec {
-                name: d.name.clone(),
-                dtype: d.ty.dtype,
-                shape: d.ty.shape.clone(),
-            })
-            .collect()
+        TensorSpec::inputs(&self.inner.reference)
     }
 
-    /// The outputs (for a gradient function: the model's outputs, then `grad.NAME`).
+    /// The params of the function, in the order calls take them.
+    pub fn params(&self) -> Vec<TensorSpec> {
+        TensorSpec::params(&self.inner.reference)
+    }
+
+    /// The outputs, in the order calls write them (for a gradient function: the model's
+    /// outputs, then `grad.NAME`).
     pub fn outputs(&self) -> Vec<TensorSpec> {
-        let g = &self.inner.reference;
-        g.outputs
-            .iter()
-            .map(|(name, id)| TensorSpec {
-                name: name.clone(),
-                dtype: DType::F32,
-                shape: g.shape(*id).clone(),
-            })
-            .collect()
+        TensorSpec::outputs(&self.inner.reference)
     }
 
-    /// Binds the size variables from concrete input and param shapes (declaration order).
+    /// The position of the output named `name` among [`Function::outputs`] (e.g. of
+    /// `grad.W1`), or [`Error::UnknownName`].
+    pub fn output_index(&self, name: &str) -> Result<usize, Error> {
+        name_index(
+            "output",
+            self.inner.reference.outputs.iter().map(|o| o.0.as_str()),
+            name,
+        )
+    }
+
+    /// Whether the function has a loss (returned by every call).
+    pub fn has_loss(&self) -> bool {
+        self.inner.reference.loss.is_some()
+    }
+
+    /// Binds the size variables from concrete input and param shapes (in order).
     pub fn sizes(&self, inputs: &[&[usize]], params: &[&[usize]]) -> Result<Bindings, Error> {
         let g = &self.inner.reference;
-        if inputs.len() != g.inputs.len() || params.len() != g.params.len() {
-            return Err(Error::Usage(format!(
-                "expected {} inputs and {} params, got {} and {}",
-                g.inputs.len(),
-                g.params.len(),
-                inputs.len(),
-                params.len()
-            )));
-        }
-        crate::ir::bind_sizes(g, inputs, Some(params))
-            .map_err(|e| Error::Runtime(crate::runtime::RuntimeError::Bind(e)))
+        count("inputs", g.inputs.len(), inputs.len())?;
+        count("params", g.params.len(), params.len())?;
+        Ok(crate::ir::bind_sizes(g, inputs, Some(params))?)
     }
 
     /// Specialises the function for concrete sizes (compiling native code on first use),
-    /// refusing sizes whose buffers would exceed the memory limit.
+    /// refusing sizes whose buffers would exceed the memory limit ([`Error::MemoryLimit`])
+    /// before anything is compiled or allocated.
     pub fn instantiate(&self, sizes: &Bindings) -> Result<Instance, Error> {
-        let limit = self.inner.model.inner.options.memory_limit as u128;
-        let caller = caller_bytes(&self.inner.reference, sizes)?;
-        let describe = || {
-            sizes
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
+        let layout = Layout::of(&self.inner.reference, sizes)?;
+        let limit = self.inner.model.options().memory_limit as u128;
         let over = |needed: u128| Error::MemoryLimit {
             needed,
             limit,
-            sizes: describe(),
+            sizes: describe(sizes),
         };
+        let caller = layout.caller_bytes();
         if caller > limit {
             return Err(over(caller));
         }
         let exe = match &self.inner.engine {
             Engine::Interpreter => {
-                let needed = caller + interpreter_bytes(&self.inner.reference, sizes)?;
+                let needed = caller.saturating_add(interpreter_bytes(&self.inner.reference, sizes)?);
                 if needed > limit {
                     return Err(over(needed));
                 }
@@ -182,35 +192,21 @@ impl Function {
         Ok(Instance {
             function: self.clone(),
             sizes: sizes.clone(),
+            layout: Arc::new(layout),
             exe,
         })
     }
 
-    /// Binds sizes from the tensors, instantiates and runs: the convenient, copying call.
+    /// Binds sizes from the tensors' shapes, instantiates and runs: the convenient,
+    /// copying call (outputs are fresh tensors). Params are only read.
     pub fn call_tensors(&self, inputs: &[Tensor], params: &[Tensor]) -> Result<Outputs, Error> {
         let ishapes: Vec<&[usize]> = inputs.iter().map(|t| t.shape.as_slice()).collect();
         let pshapes: Vec<&[usize]> = params.iter().map(|t| t.shape.as_slice()).collect();
         let sizes = self.sizes(&ishapes, &pshapes)?;
         let instance = self.instantiate(&sizes)?;
-        let mut outs: Vec<Vec<f32>> = instance
-            .output_shapes()
-            .iter()
-            .map(|s| vec![0.0; s.iter().product()])
-            .collect();
-        let mut slices: Vec<&mut [f32]> = outs.iter_mut().map(|o| o.as_mut_slice()).collect();
         let args: Vec<Arg> = inputs.iter().map(Arg::of).collect();
-        let pslices = float_slices(params, &self.inner.reference)?;
-        let mut ws = Workspace::new();
-        let loss = instance.call(&mut ws, &args, &pslices, &mut slices)?;
-        let tensors = self
-            .inner
-            .reference
-            .outputs
-            .iter()
-            .zip(outs.into_iter().zip(instance.output_shapes()))
-            .map(|((name, _), (data, shape))| (name.clone(), Tensor::f32(shape, data)))
-            .collect();
-        Ok(Outputs { tensors, loss })
+        let pslices = f32_slices(params, &self.inner.reference)?;
+        instance.call_outputs(&mut Workspace::new(), &args, &pslices)
     }
 
     /// Evaluates the unoptimised graph with the reference interpreter in f32 and returns
@@ -249,27 +245,50 @@ impl Function {
     }
 }
 
-/// A function specialised for concrete sizes. `Send + Sync`: call it from several
-/// threads, each with its own [`Workspace`].
+/// A function specialised for concrete sizes, called on the caller's buffers without
+/// copying. Cheap to clone; `Send + Sync`: call it from several threads at once, each
+/// with its own [`Workspace`].
 #[derive(Clone)]
 pub struct Instance {
     function: Function,
     sizes: Bindings,
+    layout: Arc<Layout>,
     exe: Option<Arc<Executable>>,
 }
 
 impl Instance {
+    /// The function it specialises.
+    pub fn function(&self) -> &Function {
+        &self.function
+    }
+
     /// The sizes it is specialised for.
     pub fn sizes(&self) -> &Bindings {
         &self.sizes
     }
 
+    /// The concrete shapes of the inputs, in order.
+    pub fn input_shapes(&self) -> Vec<&[usize]> {
+        self.layout.inputs.iter().map(|i| i.2.as_slice()).collect()
+    }
+
+    /// The concrete shapes of the params, in order.
+    pub fn param_shapes(&self) -> Vec<&[usize]> {
+        self.layout.params.iter().map(|p| p.1.as_slice()).collect()
+    }
+
     /// The concrete shapes of the outputs, in order.
-    pub fn output_shapes(&self) -> Vec<Vec<usize>> {
-        let g = &self.function.inner.reference;
-        g.outputs
+    pub fn output_shapes(&self) -> Vec<&[usize]> {
+        self.layout.outputs.iter().map(|o| o.1.as_slice()).collect()
+    }
+
+    /// Zeroed buffers of the right length for every output, in order: pass them to
+    /// [`Instance::call`] as `&mut [&mut [f32]]` (e.g. through `iter_mut().map(Vec::as_mut_slice)`).
+    pub fn output_buffers(&self) -> Vec<Vec<f32>> {
+        self.layout
+            .outputs
             .iter()
-            .map(|(_, id)| g.shape(*id).eval(&self.sizes).unwrap_or_default())
+            .map(|o| vec![0.0; o.1.iter().product()])
             .collect()
     }
 
@@ -279,8 +298,10 @@ impl Instance {
     }
 
     /// Runs on the caller's buffers without copying: reads `inputs` and `params` (in
-    /// declaration order), writes `outputs`, returns the loss. Every length and label is
-    /// checked before native code runs.
+    /// order), writes `outputs`, returns the loss (when the function has one). The count,
+    /// element type and length of every buffer and every label are checked before any
+    /// code runs; a function that updates its params (a training step) is refused with
+    /// [`Error::ParamsReadOnly`]: use [`Instance::call_mut`].
     pub fn call(
         &self,
         ws: &mut Workspace,
@@ -291,15 +312,16 @@ impl Instance {
         match &self.exe {
             Some(exe) => Ok(exe.run_ref(ws, inputs, params, outputs)?),
             None => {
-                let mut owned: Vec<Vec<f32>> = params.iter().map(|p| p.to_vec()).collect();
-                let mut refs: Vec<&mut [f32]> = owned.iter_mut().map(|p| p.as_mut_slice()).collect();
-                self.interpret(inputs, &mut refs, outputs)
+                if self.layout.updates {
+                    return Err(Error::ParamsReadOnly);
+                }
+                self.interpret(inputs, params, outputs).map(|(loss, _)| loss)
             }
         }
     }
 
-    /// Like [`Instance::call`], and applies the graph's updates to `params` in place
-    /// (the training step).
+    /// Like [`Instance::call`], and applies the function's updates to `params` in place
+    /// (for a training step's graph).
     pub fn call_mut(
         &self,
         ws: &mut Workspace,
@@ -309,120 +331,127 @@ impl Instance {
     ) -> Result<Option<f32>, Error> {
         match &self.exe {
             Some(exe) => Ok(exe.run(ws, inputs, params, outputs)?),
-            None => self.interpret(inputs, params, outputs),
+            None => {
+                let (loss, updates) = collect_with(params.iter().map(|p| &**p), <&[f32]>::default, |ps| {
+                    self.interpret(inputs, ps, outputs)
+                })?;
+                for (i, v) in updates {
+                    params[i].copy_from_slice(&v);
+                }
+                Ok(loss)
+            }
         }
     }
 
+    /// Runs into fresh output buffers and returns them as named tensors.
+    pub fn call_outputs(&self, ws: &mut Workspace, inputs: &[Arg<'_>], params: &[&[f32]]) -> Result<Outputs, Error> {
+        let mut outs = self.output_buffers();
+        let loss = collect_with(outs.iter_mut().map(Vec::as_mut_slice), Default::default, |o| {
+            self.call(ws, inputs, params, o)
+        })?;
+        let tensors = self
+            .layout
+            .outputs
+            .iter()
+            .zip(outs)
+            .map(|((name, shape), data)| (name.clone(), Tensor::f32(shape.clone(), data)))
+            .collect();
+        Ok(Outputs { tensors, loss })
+    }
+
+    /// The reference interpreter on the caller's buffers (copied into host tensors):
+    /// the loss and the new values of updated params.
+    #[allow(clippy::type_complexity)]
     fn interpret(
         &self,
         inputs: &[Arg<'_>],
-        params: &mut [&mut [f32]],
+        params: &[&[f32]],
         outputs: &mut [&mut [f32]],
-    ) -> Result<Option<f32>, Error> {
+    ) -> Result<(Option<f32>, Vec<(usize, Vec<f32>)>), Error> {
+        let layout = &self.layout;
+        let param_lens: Vec<usize> = params.iter().map(|p| p.len()).collect();
+        let output_lens: Vec<usize> = outputs.iter().map(|o| o.len()).collect();
+        layout.check(inputs, &param_lens, &output_lens)?;
+        let in_tensors: Vec<Tensor> = layout
+            .inputs
+            .iter()
+            .zip(inputs)
+            .map(|((_, _, shape), arg)| {
+                let data = match arg {
+                    Arg::F32(s) => Data::F32(s.to_vec()),
+                    Arg::I32(s) => Data::I32(s.to_vec()),
+                };
+                Tensor {
+                    shape: shape.clone(),
+                    data,
+                }
+            })
+            .collect();
+        let p_tensors: Vec<Tensor> = layout
+            .params
+            .iter()
+            .zip(params)
+            .map(|((_, shape), p)| Tensor::f32(shape.clone(), p.to_vec()))
+            .collect();
         let g = &self.function.inner.reference;
-        let shape_of = |s: &crate::ir::Shape| s.eval(&self.sizes).map_err(|e| Error::Usage(format!("{e:?}")));
-        check_count("inputs", g.inputs.len(), inputs.len())?;
-        check_count("params", g.params.len(), params.len())?;
-        check_count("outputs", g.outputs.len(), outputs.len())?;
-        let mut in_tensors = Vec::with_capacity(inputs.len());
-        for (decl, arg) in g.inputs.iter().zip(inputs) {
-            let shape = shape_of(&decl.ty.shape)?;
-            in_tensors.push(host_tensor(&decl.name, shape, arg)?);
-        }
-        let mut p_tensors = Vec::with_capacity(params.len());
-        for (decl, p) in g.params.iter().zip(params.iter()) {
-            let shape = shape_of(&decl.shape)?;
-            p_tensors.push(host_tensor(&decl.name, shape, &Arg::F32(p))?);
-        }
         let values = crate::interp::eval::<f32>(g, &self.sizes, &in_tensors, &p_tensors)?;
         for ((name, value), out) in values.outputs.iter().zip(outputs.iter_mut()) {
             let t = value.to_tensor();
             let data = t
                 .as_f32()
-                .ok_or_else(|| Error::Usage(format!("output {name} is not f32")))?;
+                .ok_or_else(|| Error::Internal(format!("output {name} is not f32")))?;
             if data.len() != out.len() {
-                return Err(Error::Usage(format!(
-                    "output {name}: buffer of {} for {} values",
-                    out.len(),
-                    data.len()
+                return Err(Error::Internal(format!(
+                    "output {name}: {} values for a buffer of {}",
+                    data.len(),
+                    out.len()
                 )));
             }
             out.copy_from_slice(data);
         }
-        for (i, v) in values.updates {
-            params[i].copy_from_slice(&v.data);
-        }
-        Ok(values.loss)
+        let updates = values.updates.into_iter().map(|(i, v)| (i, v.data)).collect();
+        Ok((values.loss, updates))
     }
 }
 
-fn check_count(what: &str, expected: usize, found: usize) -> Result<(), Error> {
+fn count(what: &'static str, expected: usize, found: usize) -> Result<(), Error> {
     if expected == found {
         Ok(())
     } else {
-        Err(Error::Usage(format!("expected {expected} {what}, got {found}")))
+        Err(Error::Count { what, expected, found })
     }
 }
 
-fn host_tensor(name: &str, shape: Vec<usize>, arg: &Arg<'_>) -> Result<Tensor, Error> {
-    let n: usize = shape.iter().product();
-    let (len, data) = match arg {
-        Arg::F32(s) => (s.len(), Data::F32(s.to_vec())),
-        Arg::I32(s) => (s.len(), Data::I32(s.to_vec())),
-    };
-    if len != n {
-        return Err(Error::Usage(format!(
-            "`{name}` has {len} elements, expected {n} for shape {shape:?}"
-        )));
-    }
-    Ok(Tensor { shape, data })
+/// `N=64, D=16`.
+pub(crate) fn describe(sizes: &Bindings) -> String {
+    sizes
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
-fn float_slices<'a>(params: &'a [Tensor], g: &Graph) -> Result<Vec<&'a [f32]>, Error> {
+/// The params of a call on host tensors as f32 slices (params are always f32).
+pub(crate) fn f32_slices<'a>(params: &'a [Tensor], g: &Graph) -> Result<Vec<&'a [f32]>, Error> {
     params
         .iter()
         .enumerate()
         .map(|(i, t)| {
-            t.as_f32().ok_or_else(|| {
-                let name = g.params.get(i).map(|p| p.name.as_str()).unwrap_or("?");
-                Error::Usage(format!("param `{name}` must be f32"))
+            t.as_f32().ok_or_else(|| Error::DType {
+                name: g.params.get(i).map(|p| p.name.clone()).unwrap_or_default(),
+                expected: DType::F32,
+                found: DType::I32,
             })
         })
         .collect()
-}
-
-/// Bytes of the caller's buffers: inputs, params, outputs.
-fn caller_bytes(g: &Graph, sizes: &Bindings) -> Result<u128, Error> {
-    let shapes = g
-        .inputs
-        .iter()
-        .map(|d| &d.ty.shape)
-        .chain(g.params.iter().map(|d| &d.shape))
-        .chain(g.outputs.iter().map(|(_, id)| g.shape(*id)));
-    let mut total = 0u128;
-    for s in shapes {
-        total += shape_bytes(s, sizes)?;
-    }
-    Ok(total)
 }
 
 /// The interpreter keeps every node's value: the sum of them all.
 fn interpreter_bytes(g: &Graph, sizes: &Bindings) -> Result<u128, Error> {
     let mut total = 0u128;
     for id in g.schedule() {
-        total += shape_bytes(g.shape(id), sizes)?;
+        let dims = super::layout::concrete("an intermediate value", g.shape(id), sizes)?;
+        total = total.saturating_add(4 * dims.iter().map(|&d| d as u128).product::<u128>());
     }
     Ok(total)
-}
-
-fn shape_bytes(s: &crate::ir::Shape, sizes: &Bindings) -> Result<u128, Error> {
-    let mut n: u128 = 4;
-    for d in s.dims() {
-        let v = d.eval(sizes).map_err(|e| match e {
-            crate::ir::DimError::Unbound(v) => Error::Usage(format!("size variable {v} has no value")),
-            crate::ir::DimError::Overflow => Error::Usage(format!("a tensor of shape {s} is too large to address")),
-        })?;
-        n = n.saturating_mul(v as u128);
-    }
-    Ok(n)
 }

@@ -1,12 +1,13 @@
 //! [`Model`]: a checked model and the functions compiled from it.
 
+use super::check::{read_model_file, select};
 use super::error::{Diagnostics, Error};
 use super::function::{Function, FunctionKind};
 use super::options::Options;
 use super::train::TrainStep;
-use crate::diag::{Diagnostic, Severity};
+use crate::autodiff::AdError;
+use crate::diag::Diagnostic;
 use crate::ir::{self, Bindings, DType, Graph, Shape};
-use crate::sema;
 use crate::tensor::Tensor;
 use crate::train::Optimizer;
 use std::collections::HashMap;
@@ -22,6 +23,46 @@ pub struct TensorSpec {
     pub dtype: DType,
     /// Shape over the model's size variables.
     pub shape: Shape,
+}
+
+impl TensorSpec {
+    /// The concrete shape for these sizes ([`Error::Sizes`] if one is missing).
+    pub fn shape_for(&self, sizes: &Bindings) -> Result<Vec<usize>, Error> {
+        super::layout::concrete(&self.name, &self.shape, sizes)
+    }
+
+    pub(crate) fn inputs(g: &Graph) -> Vec<TensorSpec> {
+        g.inputs
+            .iter()
+            .map(|d| TensorSpec {
+                name: d.name.clone(),
+                dtype: d.ty.dtype,
+                shape: d.ty.shape.clone(),
+            })
+            .collect()
+    }
+
+    pub(crate) fn params(g: &Graph) -> Vec<TensorSpec> {
+        g.params
+            .iter()
+            .map(|d| TensorSpec {
+                name: d.name.clone(),
+                dtype: DType::F32,
+                shape: d.shape.clone(),
+            })
+            .collect()
+    }
+
+    pub(crate) fn outputs(g: &Graph) -> Vec<TensorSpec> {
+        g.outputs
+            .iter()
+            .map(|(name, id)| TensorSpec {
+                name: name.clone(),
+                dtype: DType::F32,
+                shape: g.shape(*id).clone(),
+            })
+            .collect()
+    }
 }
 
 /// A checked model: its forward graph (every `grad(...)` already expanded) and the
@@ -43,22 +84,12 @@ pub(crate) struct Inner {
 
 impl Model {
     /// Checks `source` and selects the model named `model` (or the only one). `file_name`
-    /// is what diagnostics call the text.
+    /// is what diagnostics call the text. Any error in the file is an [`Error::Model`]
+    /// whose [`Error::render`] is what `nnc check` prints for it.
     pub fn from_source(source: &str, file_name: &str, model: Option<&str>, options: Options) -> Result<Model, Error> {
-        let fail = |diagnostics: Vec<Diagnostic>| {
-            Error::Model(Diagnostics {
-                file_name: file_name.to_string(),
-                source: source.to_string(),
-                diagnostics,
-            })
-        };
-        let (models, diags) = sema::check_source(source);
-        if diags.iter().any(|d| d.severity == Severity::Error) {
-            return Err(fail(diags));
-        }
-        let checked = sema::select_model(models, model).map_err(|d| fail(vec![d]))?;
+        let checked = select(source, file_name, model)?;
         let mut graph = checked.graph;
-        crate::autodiff::expand_grads(&mut graph)?;
+        crate::autodiff::expand_grads(&mut graph).map_err(|e| located(e, file_name, source))?;
         Ok(Model {
             inner: Arc::new(Inner {
                 name: checked.name,
@@ -71,19 +102,11 @@ impl Model {
         })
     }
 
-    /// Reads and checks a model file (invalid UTF-8 is reported as a diagnostic).
+    /// Reads and checks a model file (invalid UTF-8 is reported as a diagnostic); the
+    /// diagnostics call it by `path` as given.
     pub fn from_file(path: impl AsRef<Path>, model: Option<&str>, options: Options) -> Result<Model, Error> {
-        let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|e| Error::Read {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        })?;
-        Model::from_source(
-            &String::from_utf8_lossy(&bytes),
-            &path.display().to_string(),
-            model,
-            options,
-        )
+        let (file_name, source) = read_model_file(path.as_ref())?;
+        Model::from_source(&source, &file_name, model, options)
     }
 
     /// The model's name.
@@ -106,43 +129,34 @@ impl Model {
         (&self.inner.file_name, &self.inner.source)
     }
 
-    /// The inputs, in declaration order.
+    /// The inputs, in declaration order (the order calls take them).
     pub fn inputs(&self) -> Vec<TensorSpec> {
-        let g = &self.inner.graph;
-        g.inputs
-            .iter()
-            .map(|d| TensorSpec {
-                name: d.name.clone(),
-                dtype: d.ty.dtype,
-                shape: d.ty.shape.clone(),
-            })
-            .collect()
+        TensorSpec::inputs(&self.inner.graph)
     }
 
-    /// The params, in declaration order.
+    /// The params, in declaration order (the order calls take them).
     pub fn params(&self) -> Vec<TensorSpec> {
-        let g = &self.inner.graph;
-        g.params
-            .iter()
-            .map(|d| TensorSpec {
-                name: d.name.clone(),
-                dtype: DType::F32,
-                shape: d.shape.clone(),
-            })
-            .collect()
+        TensorSpec::params(&self.inner.graph)
     }
 
     /// The outputs, in declaration order (without the loss).
     pub fn outputs(&self) -> Vec<TensorSpec> {
-        let g = &self.inner.graph;
-        g.outputs
-            .iter()
-            .map(|(name, id)| TensorSpec {
-                name: name.clone(),
-                dtype: DType::F32,
-                shape: g.shape(*id).clone(),
-            })
-            .collect()
+        TensorSpec::outputs(&self.inner.graph)
+    }
+
+    /// The position of the input named `name`, or [`Error::UnknownName`].
+    pub fn input_index(&self, name: &str) -> Result<usize, Error> {
+        name_index("input", self.inner.graph.inputs.iter().map(|d| d.name.as_str()), name)
+    }
+
+    /// The position of the param named `name`, or [`Error::UnknownName`].
+    pub fn param_index(&self, name: &str) -> Result<usize, Error> {
+        name_index("param", self.inner.graph.params.iter().map(|d| d.name.as_str()), name)
+    }
+
+    /// The position of the output named `name`, or [`Error::UnknownName`].
+    pub fn output_index(&self, name: &str) -> Result<usize, Error> {
+        name_index("output", self.inner.graph.outputs.iter().map(|o| o.0.as_str()), name)
     }
 
     /// Whether the model has a `loss` (needed for gradients and training).
@@ -155,18 +169,53 @@ impl Model {
         self.inner.graph.size_vars().iter().map(|v| v.to_string()).collect()
     }
 
+    /// Sizes from `(name, value)` pairs, e.g. `model.sizes(&[("N", 64)])`: every size
+    /// variable of the model must be given ([`Error::Sizes`] otherwise), and only those
+    /// ([`Error::UnknownName`]).
+    pub fn sizes(&self, values: &[(&str, usize)]) -> Result<Bindings, Error> {
+        let vars = self.inner.graph.size_vars();
+        let mut sizes = Bindings::new();
+        for &(name, value) in values {
+            let Some(var) = vars.iter().find(|v| &***v == name) else {
+                return Err(Error::UnknownName {
+                    kind: "size variable",
+                    name: name.to_string(),
+                    known: self.size_vars(),
+                });
+            };
+            sizes.insert(var.clone(), value);
+        }
+        if let Some(missing) = vars.iter().find(|v| !sizes.contains_key(*v)) {
+            return Err(Error::Sizes(ir::BindError::Unbound(missing.clone())));
+        }
+        Ok(sizes)
+    }
+
     /// Binds the size variables from the shapes of the inputs (and params, when given),
     /// in declaration order.
     pub fn sizes_from_shapes(&self, inputs: &[&[usize]], params: Option<&[&[usize]]>) -> Result<Bindings, Error> {
         let g = &self.inner.graph;
         if inputs.len() != g.inputs.len() {
-            return Err(Error::Usage(format!(
-                "expected {} inputs, got {}",
-                g.inputs.len(),
-                inputs.len()
-            )));
+            return Err(Error::Count {
+                what: "inputs",
+                expected: g.inputs.len(),
+                found: inputs.len(),
+            });
         }
-        ir::bind_sizes(g, inputs, params).map_err(|e| Error::Runtime(crate::runtime::RuntimeError::Bind(e)))
+        if let Some(p) = params.filter(|p| p.len() != g.params.len()) {
+            return Err(Error::Count {
+                what: "params",
+                expected: g.params.len(),
+                found: p.len(),
+            });
+        }
+        Ok(ir::bind_sizes(g, inputs, params)?)
+    }
+
+    /// For each input, the class count of the one-hot encoding that reads it (labels
+    /// must lie in `[0, classes)`), or `None` if no one-hot reads it.
+    pub fn label_classes(&self, sizes: &Bindings) -> Result<Vec<Option<usize>>, Error> {
+        super::layout::label_classes(&self.inner.graph, sizes)
     }
 
     /// Fresh params from the initialisers of the model, for these sizes and seed (the
@@ -175,7 +224,8 @@ impl Model {
         Ok(crate::io::init_params(&self.inner.graph, sizes, seed)?)
     }
 
-    /// Reads params from a safetensors file, checked against the declarations.
+    /// Reads params from a safetensors file, checked against the declarations (every
+    /// param present by name, f32, of the declared shape under `sizes`).
     pub fn load_params(&self, path: impl AsRef<Path>, sizes: &Bindings) -> Result<Vec<Tensor>, Error> {
         Ok(crate::io::load_params_with(path, &self.inner.graph, sizes)?)
     }
@@ -184,11 +234,11 @@ impl Model {
     pub fn save_params(&self, path: impl AsRef<Path>, params: &[Tensor]) -> Result<(), Error> {
         let names = self.params();
         if names.len() != params.len() {
-            return Err(Error::Usage(format!(
-                "expected {} params, got {}",
-                names.len(),
-                params.len()
-            )));
+            return Err(Error::Count {
+                what: "params",
+                expected: names.len(),
+                found: params.len(),
+            });
         }
         let named: Vec<(&str, &Tensor)> = names.iter().map(|s| s.name.as_str()).zip(params).collect();
         Ok(crate::io::write_tensors(path, &named)?)
@@ -202,22 +252,35 @@ impl Model {
     /// Outputs, loss, and `grad.NAME` for every param (and every f32 input when
     /// `inputs`): the derivatives of the loss.
     pub fn gradients(&self, inputs: bool) -> Result<Function, Error> {
-        if !self.has_loss() {
-            return Err(Error::Usage(format!(
-                "model `{}` has no loss to differentiate",
-                self.name()
-            )));
-        }
-        self.function(FunctionKind::Gradients { inputs })
+        self.need_loss()?;
+        self.function(FunctionKind::Gradients { inputs, outputs: true })
+    }
+
+    /// Only the loss and `grad.NAME` for every param (and every f32 input when `inputs`):
+    /// the model's outputs are neither computed nor passed.
+    pub fn gradients_only(&self, inputs: bool) -> Result<Function, Error> {
+        self.need_loss()?;
+        self.function(FunctionKind::Gradients { inputs, outputs: false })
     }
 
     /// The training step for an optimiser: forward, loss, backward and the update of
     /// every param and optimiser state, as one native function.
     pub fn train_step(&self, optimizer: Optimizer) -> Result<TrainStep, Error> {
+        self.need_loss()?;
         TrainStep::new(self.clone(), optimizer)
     }
 
+    fn need_loss(&self) -> Result<(), Error> {
+        match self.has_loss() {
+            true => Ok(()),
+            false => Err(Error::NoLoss {
+                model: self.name().to_string(),
+            }),
+        }
+    }
+
     fn function(&self, kind: FunctionKind) -> Result<Function, Error> {
+        // Compiling under the lock: two threads asking for one function compile it once.
         let mut cache = self.inner.functions.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(f) = cache.get(&kind) {
             return Ok(f.clone());
@@ -242,5 +305,38 @@ impl std::fmt::Debug for Model {
             .field("name", &self.inner.name)
             .field("file", &self.inner.file_name)
             .finish()
+    }
+}
+
+/// The position of `name` among `names`, or [`Error::UnknownName`] listing them.
+pub(crate) fn name_index<'a>(
+    kind: &'static str,
+    names: impl Iterator<Item = &'a str> + Clone,
+    name: &str,
+) -> Result<usize, Error> {
+    names.clone().position(|n| n == name).ok_or_else(|| Error::UnknownName {
+        kind,
+        name: name.to_string(),
+        known: names.map(str::to_string).collect(),
+    })
+}
+
+/// A differentiation error with a source position becomes a model diagnostic (sema
+/// checks `grad`'s operands, so this is a safety net rather than the usual path).
+fn located(e: AdError, file_name: &str, source: &str) -> Error {
+    let span = match &e {
+        AdError::NotScalar { span, .. }
+        | AdError::WrtNotLeaf { span, .. }
+        | AdError::NotDifferentiable { span, .. }
+        | AdError::GradNotExpanded { span, .. } => *span,
+        AdError::NoLoss | AdError::Internal { .. } => None,
+    };
+    match span {
+        Some(span) => Error::Model(Diagnostics {
+            file_name: file_name.to_string(),
+            source: source.to_string(),
+            diagnostics: vec![Diagnostic::error(span, e.to_string())],
+        }),
+        None => Error::Autodiff(e),
     }
 }

@@ -1,15 +1,16 @@
 //! [`TrainStep`]: forward, loss, backward and the optimiser update as one function that
 //! updates params and optimiser state in place.
 
+use super::buffers::collect_with;
 use super::error::Error;
 use super::function::{Function, Instance};
 use super::model::{Model, TensorSpec};
-use crate::ir::{Bindings, DType};
+use crate::ir::Bindings;
 use crate::runtime::{Arg, Workspace};
 use crate::tensor::Tensor;
 use crate::train::{build_step, Optimizer};
 
-/// A model's training step for one optimiser.
+/// A model's training step for one optimiser. Cheap to clone; `Send + Sync`.
 #[derive(Clone)]
 pub struct TrainStep {
     optimizer: Optimizer,
@@ -20,9 +21,6 @@ pub struct TrainStep {
 
 impl TrainStep {
     pub(crate) fn new(model: Model, optimizer: Optimizer) -> Result<TrainStep, Error> {
-        if !model.has_loss() {
-            return Err(Error::Usage(format!("model `{}` has no loss to train", model.name())));
-        }
         let step = build_step(model.graph(), &optimizer)?;
         let function = Function::from_graph(model, step.graph)?;
         Ok(TrainStep {
@@ -33,40 +31,34 @@ impl TrainStep {
         })
     }
 
+    /// The model it trains.
+    pub fn model(&self) -> &Model {
+        self.function.model()
+    }
+
     /// The optimiser.
     pub fn optimizer(&self) -> &Optimizer {
         &self.optimizer
     }
 
-    /// The compiled step (its graph, for inspection).
+    /// The compiled step (its graph, for inspection). Its inputs are the model's, then
+    /// the optimiser's step scalars; its params are the model's, then the state.
     pub fn function(&self) -> &Function {
         &self.function
     }
 
     /// The optimiser state tensors (e.g. `adam.m.W1`), in the order `step` takes them.
     pub fn state(&self) -> Vec<TensorSpec> {
-        let g = self.function.graph();
-        g.params[self.model_params..]
-            .iter()
-            .map(|d| TensorSpec {
-                name: d.name.clone(),
-                dtype: DType::F32,
-                shape: d.shape.clone(),
-            })
-            .collect()
+        let mut all = self.function.params();
+        all.drain(..self.model_params);
+        all
     }
 
     /// Fresh (zero) optimiser state for these sizes.
     pub fn init_state(&self, sizes: &Bindings) -> Result<Vec<Tensor>, Error> {
         self.state()
             .iter()
-            .map(|s| {
-                let shape = s
-                    .shape
-                    .eval(sizes)
-                    .map_err(|e| Error::Usage(format!("state {}: {e:?}", s.name)))?;
-                Ok(Tensor::zeros(shape))
-            })
+            .map(|s| Ok(Tensor::zeros(s.shape_for(sizes)?)))
             .collect()
     }
 
@@ -76,16 +68,18 @@ impl TrainStep {
             instance: self.function.instantiate(sizes)?,
             optimizer: self.optimizer,
             model_inputs: self.model_inputs,
+            model_params: self.model_params,
         })
     }
 }
 
-/// A training step specialised for concrete sizes.
+/// A training step specialised for concrete sizes. Cheap to clone; `Send + Sync`.
 #[derive(Clone)]
 pub struct TrainInstance {
     instance: Instance,
     optimizer: Optimizer,
     model_inputs: usize,
+    model_params: usize,
 }
 
 impl TrainInstance {
@@ -94,9 +88,15 @@ impl TrainInstance {
         self.instance.sizes()
     }
 
+    /// The step's instance (inputs and params including the optimiser's).
+    pub fn instance(&self) -> &Instance {
+        &self.instance
+    }
+
     /// Runs step number `t` (counted from 1; Adam's bias correction uses it) on one
     /// mini-batch: updates `params` and `state` in place and returns the loss before
-    /// the update. Lengths and labels are checked before native code runs.
+    /// the update. Counts, lengths, element types and labels are checked before any code
+    /// runs. Allocates nothing for up to 32 params plus state tensors.
     pub fn step(
         &self,
         ws: &mut Workspace,
@@ -105,21 +105,31 @@ impl TrainInstance {
         params: &mut [&mut [f32]],
         state: &mut [&mut [f32]],
     ) -> Result<f32, Error> {
-        if inputs.len() != self.model_inputs {
-            return Err(Error::Usage(format!(
-                "expected {} inputs, got {}",
-                self.model_inputs,
-                inputs.len()
-            )));
-        }
-        let scalars = self.optimizer.step_inputs(t.max(1));
-        let mut args: Vec<Arg<'_>> = Vec::with_capacity(inputs.len() + scalars.len());
-        args.extend_from_slice(inputs);
-        args.extend(scalars.iter().map(std::slice::from_ref).map(Arg::F32));
-        let mut all: Vec<&mut [f32]> = Vec::with_capacity(params.len() + state.len());
-        all.extend(params.iter_mut().map(|p| &mut **p));
-        all.extend(state.iter_mut().map(|s| &mut **s));
-        let loss = self.instance.call_mut(ws, &args, &mut all, &mut [])?;
-        loss.ok_or_else(|| Error::Usage("the training step has no loss".into()))
+        let model_state = self.instance.function().graph().params.len() - self.model_params;
+        count("inputs", self.model_inputs, inputs.len())?;
+        count("params", self.model_params, params.len())?;
+        count("state", model_state, state.len())?;
+        let (scalars, n) = self.optimizer.step_scalars(t.max(1));
+        let scalar_args = scalars[..n].iter().map(std::slice::from_ref).map(Arg::F32);
+        let all_inputs = inputs.iter().copied().chain(scalar_args);
+        let loss = collect_with(
+            all_inputs,
+            || Arg::F32(&[]),
+            |args| {
+                let all = (params.iter_mut().map(|p| &mut **p)).chain(state.iter_mut().map(|s| &mut **s));
+                collect_with(all, Default::default, |all| {
+                    self.instance.call_mut(ws, args, all, &mut [])
+                })
+            },
+        )?;
+        loss.ok_or_else(|| Error::Internal("the training step computes no loss".into()))
+    }
+}
+
+fn count(what: &'static str, expected: usize, found: usize) -> Result<(), Error> {
+    if expected == found {
+        Ok(())
+    } else {
+        Err(Error::Count { what, expected, found })
     }
 }

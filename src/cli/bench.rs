@@ -35,7 +35,7 @@ pub struct BenchArgs {
     pub seed: u64,
     /// Values of size variables that do not lead an input, e.g. `D=16,H=32`.
     #[arg(long, value_parser = super::parse_sizes, default_value = "")]
-    pub sizes: nnc::ir::Bindings,
+    pub sizes: nnc::Bindings,
     /// Turn the optimiser off (graph passes and fusion).
     #[arg(short = 'O', value_parser = ["0", "1"], default_value = "1")]
     pub opt: String,

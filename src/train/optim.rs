@@ -94,13 +94,20 @@ impl Optimizer {
 
     /// Values of the step graph's extra scalar inputs for step `t` (counted from 1).
     pub fn step_inputs(&self, t: u64) -> Vec<f32> {
+        let (values, n) = self.step_scalars(t);
+        values[..n].to_vec()
+    }
+
+    /// [`Optimizer::step_inputs`] without allocating (a training step runs it every
+    /// call): the values in the first `n` slots, and `n`.
+    pub fn step_scalars(&self, t: u64) -> ([f32; 2], usize) {
         match *self {
-            Optimizer::Sgd { .. } | Optimizer::Momentum { .. } => vec![],
+            Optimizer::Sgd { .. } | Optimizer::Momentum { .. } => ([0.0; 2], 0),
             Optimizer::Adam { lr, beta1, beta2, .. } => {
                 let t = t.min(i32::MAX as u64) as i32;
                 let c1 = 1.0 - beta1.powi(t);
                 let c2 = 1.0 - beta2.powi(t);
-                vec![(lr / c1) as f32, (1.0 / c2.sqrt()) as f32]
+                ([(lr / c1) as f32, (1.0 / c2.sqrt()) as f32], 2)
             }
         }
     }
