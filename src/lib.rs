@@ -131,7 +131,8 @@ pub use api::{
     Options, Outputs, Session, TensorSpec, TrainInstance, TrainStep, DEFAULT_MEMORY_LIMIT,
 };
 pub use diag::{Diagnostic, Severity, Span};
-pub use ir::{Bindings, DType, Dim, Shape};
+pub use io::IoError;
+pub use ir::{BindError, Bindings, DType, Dim, Shape};
 pub use runtime::{Arg, Workspace};
 pub use tensor::{Data, Tensor};
 pub use train::Optimizer;

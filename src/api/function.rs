@@ -38,6 +38,8 @@ struct FnInner {
     engine: Engine,
 }
 
+// One per function, behind an `Arc`: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Engine {
     Jit(Program),
     Interpreter,
