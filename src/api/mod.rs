@@ -1,7 +1,8 @@
 //! The public API: compile a model, inspect it, instantiate it for concrete sizes, and
 //! call its forward, gradient and training-step functions on the caller's buffers.
-//! The CLI is a client of exactly this API. Everything here is re-exported at the crate
-//! root; see the crate documentation for an overview and an example.
+//! The CLI is a client of exactly this API. Everything here but the benchmarking helpers
+//! ([`bench_train_step`]) is re-exported at the crate root; see the crate documentation
+//! for an overview and an example.
 
 mod bench;
 mod buffers;
