@@ -7,7 +7,7 @@ use nnc::io::{load_mnist_dir, Dataset, Split};
 use nnc::{Arg, Model, Optimizer, Options, Session};
 
 const BATCH: usize = 64;
-const EPOCHS: usize = 3;
+const EPOCHS: usize = 5;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
