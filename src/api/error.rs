@@ -62,6 +62,8 @@ pub enum Error {
     NonFinite(NonFinite),
     /// A request that does not fit the model (unknown name, missing loss, ...).
     Usage(String),
+    /// A graph cannot be printed as a `.nn` model (`--emit grad-nn`).
+    Emit(crate::ir::EmitError),
 }
 
 /// Where the first NaN or infinity appeared.
@@ -133,6 +135,7 @@ impl fmt::Display for Error {
             ),
             Error::NonFinite(n) => write!(f, "{n}"),
             Error::Usage(s) => f.write_str(s),
+            Error::Emit(e) => write!(f, "{e}"),
         }
     }
 }

@@ -2,12 +2,14 @@
 //! call its forward, gradient and training-step functions on the caller's buffers.
 //! The CLI is a client of exactly this API.
 
+mod emit;
 mod error;
 mod function;
 mod model;
 mod options;
 mod train;
 
+pub use emit::{EmitKind, Target};
 pub use error::{human_bytes, Diagnostics, Error, NonFinite};
 pub use function::{Function, Instance, Outputs};
 pub use model::{Model, TensorSpec};
