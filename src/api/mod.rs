@@ -2,6 +2,7 @@
 //! call its forward, gradient and training-step functions on the caller's buffers.
 //! The CLI is a client of exactly this API.
 
+mod bench;
 mod emit;
 mod error;
 mod function;
@@ -9,6 +10,7 @@ mod model;
 mod options;
 mod train;
 
+pub use bench::{bench_train_step, BenchConfig, BenchReport};
 pub use emit::{EmitKind, Target};
 pub use error::{human_bytes, Diagnostics, Error, NonFinite};
 pub use function::{Function, Instance, Outputs};

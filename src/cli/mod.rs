@@ -166,3 +166,27 @@ pub fn main() -> i32 {
         Command::Bench(a) => bench::run(a),
     }
 }
+
+/// Parses `N=64,D=16` into size-variable bindings (empty string: none).
+pub fn parse_sizes(s: &str) -> Result<nnc::ir::Bindings, String> {
+    let mut b = nnc::ir::Bindings::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (k, v) = part.split_once('=').ok_or_else(|| format!("expected NAME=VALUE, found `{part}`"))?;
+        let v: usize = v.trim().parse().map_err(|_| format!("`{}` is not a size", v.trim()))?;
+        b.insert(std::sync::Arc::from(k.trim()), v);
+    }
+    Ok(b)
+}
+
+/// `N=64, D=16`.
+pub fn format_sizes(b: &nnc::ir::Bindings) -> String {
+    b.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
+}
+
+/// The process's peak resident set size (Linux: `VmHWM` of /proc/self/status).
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
