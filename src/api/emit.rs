@@ -108,14 +108,14 @@ impl Model {
 
     /// Binds every size variable: those in `given` to their values, the others to
     /// `default`. A name that is not a size variable of the model, or a 0, is an error.
-    pub fn sizes_or(&self, given: &[(String, usize)], default: usize) -> Result<Bindings, Error> {
+    pub fn sizes_or(&self, given: &Bindings, default: usize) -> Result<Bindings, Error> {
         let vars = self.size_vars();
         let mut b = Bindings::new();
         for v in &vars {
             b.insert(v.as_str().into(), default);
         }
         for (name, value) in given {
-            if !vars.contains(name) {
+            if !vars.iter().any(|v| **v == **name) {
                 let known = if vars.is_empty() {
                     "it has none".to_string()
                 } else {
@@ -129,7 +129,7 @@ impl Model {
             if *value == 0 {
                 return Err(Error::Usage(format!("size variable {name} must be at least 1")));
             }
-            b.insert(name.as_str().into(), *value);
+            b.insert(name.clone(), *value);
         }
         Ok(b)
     }

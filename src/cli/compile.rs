@@ -2,7 +2,7 @@
 //! pipeline to native code and shows its stages. The emission itself is the API's
 //! (`Model::emit_for`); this only prints.
 
-use super::{fail, parse_size, CompileFlags, ModelArgs};
+use super::{fail, CompileFlags, ModelArgs};
 use clap::Args;
 use nnc::api::{EmitKind, Target};
 use nnc::{Error, Model};
@@ -23,8 +23,8 @@ pub struct CompileArgs {
     pub stats: bool,
     /// Sizes to compile native code for (opt, clif, kernels, --stats), e.g. `N=64`;
     /// every size variable not given is 1.
-    #[arg(long, value_name = "N=64,...", value_delimiter = ',', value_parser = parse_size)]
-    pub sizes: Vec<(String, usize)>,
+    #[arg(long, value_name = "N=64,...", value_parser = super::parse_sizes, default_value = "")]
+    pub sizes: nnc::ir::Bindings,
     /// Compile (and show) the forward function only; by default a model with a loss is
     /// compiled with its gradients.
     #[arg(long, conflicts_with = "grad_inputs")]
@@ -73,13 +73,18 @@ fn compile(args: &CompileArgs) -> Result<(), Error> {
             out.push('\n');
         }
     }
-    // The whole pipeline runs even when nothing native was asked for.
+    print!("{out}");
+    out.clear();
+    // Without --emit the whole pipeline runs to native code; asking for graph stages
+    // only stops after them.
+    if !(args.stats || args.emit.is_empty() || args.emit.iter().any(|k| k.is_native())) {
+        return Ok(());
+    }
     let stats = model.stats(target, &sizes)?;
-    let sizes: Vec<String> = sizes.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let at = if sizes.is_empty() {
         String::new()
     } else {
-        format!(" at {}", sizes.join(", "))
+        format!(" at {}", super::format_sizes(&sizes))
     };
     if args.stats {
         if !args.emit.is_empty() {

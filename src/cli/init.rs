@@ -1,7 +1,7 @@
 //! `nnc init MODEL.nn [--model NAME] [--seed S] [--sizes N=64,...] --out P.safetensors`:
 //! writes freshly initialised params.
 
-use super::{fail, parse_size, ModelArgs};
+use super::{fail, ModelArgs};
 use clap::Args;
 use nnc::io::IoError;
 use nnc::{Error, Model, Options};
@@ -16,8 +16,8 @@ pub struct InitArgs {
     #[arg(long, value_name = "S", default_value_t = 0)]
     pub seed: u64,
     /// Values of the size variables that param shapes use, e.g. `H=256,K=3`.
-    #[arg(long, value_name = "N=64,...", value_delimiter = ',', value_parser = parse_size)]
-    pub sizes: Vec<(String, usize)>,
+    #[arg(long, value_name = "N=64,...", value_parser = super::parse_sizes, default_value = "")]
+    pub sizes: nnc::ir::Bindings,
     /// Where to write the params (atomically).
     #[arg(long, value_name = "P.safetensors")]
     pub out: PathBuf,
@@ -39,7 +39,7 @@ fn init(args: &InitArgs) -> Result<(), Error> {
     )?;
     // Variables the params do not use need no value: bind the given ones, nothing else.
     let mut sizes = model.sizes_or(&args.sizes, 1)?;
-    sizes.retain(|k, _| args.sizes.iter().any(|(n, _)| **k == *n));
+    sizes.retain(|k, _| args.sizes.contains_key(k));
     let params = model.init_params(&sizes, args.seed).map_err(|e| match e {
         Error::Io(IoError::Unbound { name, var }) => Error::Usage(format!(
             "param `{name}` has a shape with the size variable {var}: give its value with --sizes {var}=..."

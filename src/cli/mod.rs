@@ -109,21 +109,6 @@ pub fn parse_bytes(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("`{s}` is too large"))
 }
 
-/// `N=64,M=3`: values for size variables (also repeatable: `--sizes N=64 --sizes M=3`).
-pub fn parse_size(s: &str) -> Result<(String, usize), String> {
-    let (name, value) = s
-        .split_once('=')
-        .ok_or_else(|| format!("`{s}` is not NAME=VALUE (e.g. N=64)"))?;
-    let value: usize = value
-        .trim()
-        .parse()
-        .map_err(|_| format!("the size `{}` of {} is not a positive integer", value.trim(), name.trim()))?;
-    if value == 0 {
-        return Err(format!("size variable {} must be at least 1", name.trim()));
-    }
-    Ok((name.trim().to_string(), value))
-}
-
 /// Prints an API error to stderr (in colour on a terminal) and returns exit status 1.
 pub fn fail(e: &nnc::Error) -> i32 {
     use std::io::IsTerminal;

@@ -103,10 +103,9 @@ fn check_finite(function: &Function, out: &Outputs, inputs: &[Tensor], params: &
 /// A few lines per result: shape, statistics and the first values; gradient norms.
 fn summary(model: &Model, sizes: &nnc::ir::Bindings, out: &Outputs) -> String {
     let mut s = String::new();
-    let sizes: Vec<String> = sizes.iter().map(|(k, v)| format!("{k}={v}")).collect();
     s += &format!("model {}", model.name());
     if !sizes.is_empty() {
-        s += &format!(" ({})", sizes.join(", "));
+        s += &format!(" ({})", super::format_sizes(sizes));
     }
     s.push('\n');
     let width = out.tensors.iter().map(|(n, _)| n.len()).max().unwrap_or(0).max(4);
