@@ -123,7 +123,10 @@ fn disagreeing_size_variables() {
 #[test]
 fn params_file_of_the_wrong_shape() {
     let f = Fixture::new();
-    let params = f.inputs("params", &[("W", Tensor::zeros(vec![3, 3])), ("b", Tensor::zeros(vec![2]))]);
+    let params = f.inputs(
+        "params",
+        &[("W", Tensor::zeros(vec![3, 3])), ("b", Tensor::zeros(vec![2]))],
+    );
     let good = f.path("good.safetensors");
     f.refuses(&good, &["--params", &arg(&params)], &["`W`", "[3, 2]", "[3, 3]"]);
 }
@@ -161,7 +164,10 @@ fn label_out_of_range_native_and_interpreted() {
     f.refuses(&p, &[], &["`y`", "2"]);
     f.refuses(&p, &["-O0"], &["`y`", "2"]);
     f.refuses(&p, &["--interp"], &["`y`", "2"]);
-    let p = f.inputs("negative", &[("x", x(4)), ("y", Tensor::i32(vec![4], vec![0, -1, 1, 0]))]);
+    let p = f.inputs(
+        "negative",
+        &[("x", x(4)), ("y", Tensor::i32(vec![4], vec![0, -1, 1, 0]))],
+    );
     f.refuses(&p, &[], &["`y`", "-1"]);
 }
 
@@ -177,7 +183,11 @@ fn model_errors_render_as_diagnostics() {
 #[test]
 fn gradients_of_a_model_without_loss() {
     let f = Fixture::new();
-    std::fs::write(f.path("m.nn"), MODEL.replace("    loss = cross_entropy(logits, y)\n", "")).unwrap();
+    std::fs::write(
+        f.path("m.nn"),
+        MODEL.replace("    loss = cross_entropy(logits, y)\n", ""),
+    )
+    .unwrap();
     // y is then unused but still an input of the model
     f.refuses(&f.path("good.safetensors"), &[], &["no loss"]);
 }

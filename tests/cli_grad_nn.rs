@@ -15,7 +15,12 @@ fn printed_name(name: &str) -> String {
 fn round_trip(case: &Case, engine: &str) -> Result<(), String> {
     let dir = tempfile::tempdir().unwrap();
     let g = dir.path().join("grad.nn");
-    let mut emit = vec!["compile".to_string(), arg(&case.model_file()), "--emit".into(), "grad-nn".into()];
+    let mut emit = vec![
+        "compile".to_string(),
+        arg(&case.model_file()),
+        "--emit".into(),
+        "grad-nn".into(),
+    ];
     let mut run_orig = vec![
         "run".to_string(),
         arg(&case.model_file()),

@@ -34,7 +34,9 @@ fn run_case(case: &Case, extra: &[&str]) -> Result<(), String> {
     if r.code != 0 {
         return Err(format!("exit {}: {}", r.code, r.stderr.trim()));
     }
-    compare(&read(&out), &read(&case.expected()), case.atol, case.rtol, &|n| Some(n.to_string()))
+    compare(&read(&out), &read(&case.expected()), case.atol, case.rtol, &|n| {
+        Some(n.to_string())
+    })
 }
 
 fn run_all(extra: &[&str]) {
@@ -105,7 +107,10 @@ fn out_holds_outputs_loss_as_a_scalar_and_gradients_by_name() {
 
 #[test]
 fn summary_without_out_names_outputs_loss_and_gradient_norms() {
-    let case = value_cases().into_iter().find(|c| c.name == "mlp_cross_entropy").unwrap();
+    let case = value_cases()
+        .into_iter()
+        .find(|c| c.name == "mlp_cross_entropy")
+        .unwrap();
     let r = nnc(&[
         "run",
         &arg(&case.model_file()),
@@ -118,7 +123,9 @@ fn summary_without_out_names_outputs_loss_and_gradient_norms() {
     .ok();
     let text = r.stdout;
     assert!(text.starts_with("model mlp (N=7)"), "{text}");
-    for want in ["logits", "probs", "[7, 4]", "min", "max", "mean", "loss", "grad.W1", "norm"] {
+    for want in [
+        "logits", "probs", "[7, 4]", "min", "max", "mean", "loss", "grad.W1", "norm",
+    ] {
         assert!(text.contains(want), "{want} missing from\n{text}");
     }
     let loss_line = text.lines().find(|l| l.starts_with("loss")).unwrap();
@@ -129,7 +136,10 @@ fn summary_without_out_names_outputs_loss_and_gradient_norms() {
 
 #[test]
 fn params_default_to_the_seeded_initialisation_of_nnc_init() {
-    let case = value_cases().into_iter().find(|c| c.name == "mlp_cross_entropy").unwrap();
+    let case = value_cases()
+        .into_iter()
+        .find(|c| c.name == "mlp_cross_entropy")
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let (p, a, b) = (
         dir.path().join("p.safetensors"),
@@ -139,10 +149,46 @@ fn params_default_to_the_seeded_initialisation_of_nnc_init() {
     let m = arg(&case.model_file());
     let i = arg(&case.inputs());
     nnc(&["init", &m, "--seed", "7", "--out", &arg(&p)]).ok();
-    nnc(&["run", &m, "--inputs", &i, "--seed", "7", "--out", &arg(&a), "--threads", "1"]).ok();
-    nnc(&["run", &m, "--inputs", &i, "--params", &arg(&p), "--out", &arg(&b), "--threads", "1"]).ok();
+    nnc(&[
+        "run",
+        &m,
+        "--inputs",
+        &i,
+        "--seed",
+        "7",
+        "--out",
+        &arg(&a),
+        "--threads",
+        "1",
+    ])
+    .ok();
+    nnc(&[
+        "run",
+        &m,
+        "--inputs",
+        &i,
+        "--params",
+        &arg(&p),
+        "--out",
+        &arg(&b),
+        "--threads",
+        "1",
+    ])
+    .ok();
     assert_eq!(read(&a), read(&b));
     // and another seed gives other values
-    nnc(&["run", &m, "--inputs", &i, "--seed", "8", "--out", &arg(&b), "--threads", "1"]).ok();
+    nnc(&[
+        "run",
+        &m,
+        "--inputs",
+        &i,
+        "--seed",
+        "8",
+        "--out",
+        &arg(&b),
+        "--threads",
+        "1",
+    ])
+    .ok();
     assert_ne!(read(&a), read(&b));
 }

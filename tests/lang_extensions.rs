@@ -77,12 +77,19 @@ fn get<'a>(out: &'a [(String, Vec<f32>)], name: &str) -> &'a [f32] {
 
 #[test]
 fn each_extension_is_one_primitive() {
-    let cases: [(&str, fn(&Op) -> bool); 6] = [
+    type Is = fn(&Op) -> bool;
+    let cases: [(&str, Is); 6] = [
         ("step(x)", |o| *o == Op::Unary(Unary::Step)),
         ("sign(x)", |o| *o == Op::Unary(Unary::Sign)),
         ("greater_eq(x, 1)", |o| *o == Op::Binary(Binary::GreaterEq)),
-        ("one_hot(y, 5) + x", |o| matches!(o, Op::OneHot { classes } if classes.as_lit() == Some(5))),
-        ("broadcast_to(x, [2, N, 5])", |o| matches!(o, Op::BroadcastTo(s) if s.rank() == 3)),
+        (
+            "one_hot(y, 5) + x",
+            |o| matches!(o, Op::OneHot { classes } if classes.as_lit() == Some(5)),
+        ),
+        (
+            "broadcast_to(x, [2, N, 5])",
+            |o| matches!(o, Op::BroadcastTo(s) if s.rank() == 3),
+        ),
         ("argmax_mask(x, axis=-1)", |o| *o == Op::ArgMaxMask { axes: vec![1] }),
     ];
     for (expr, is) in cases {

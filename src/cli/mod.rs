@@ -84,10 +84,7 @@ fn parse_opt_level(s: &str) -> Result<nnc::OptLevel, String> {
 /// `4096`, `512K`, `512M`, `4G`, `1T` (powers of 1024; a trailing `B` or `iB` is allowed).
 pub fn parse_bytes(s: &str) -> Result<u64, String> {
     let t = s.trim();
-    let t = t
-        .strip_suffix("iB")
-        .or_else(|| t.strip_suffix('B'))
-        .unwrap_or(t);
+    let t = t.strip_suffix("iB").or_else(|| t.strip_suffix('B')).unwrap_or(t);
     let (digits, shift) = match t.char_indices().last() {
         Some((i, c)) if c.is_ascii_alphabetic() => {
             let shift = match c.to_ascii_uppercase() {
@@ -156,7 +153,9 @@ pub fn main() -> i32 {
 pub fn parse_sizes(s: &str) -> Result<nnc::ir::Bindings, String> {
     let mut b = nnc::ir::Bindings::new();
     for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (k, v) = part.split_once('=').ok_or_else(|| format!("expected NAME=VALUE, found `{part}`"))?;
+        let (k, v) = part
+            .split_once('=')
+            .ok_or_else(|| format!("expected NAME=VALUE, found `{part}`"))?;
         let v: usize = v.trim().parse().map_err(|_| format!("`{}` is not a size", v.trim()))?;
         b.insert(std::sync::Arc::from(k.trim()), v);
     }

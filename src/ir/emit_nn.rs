@@ -651,7 +651,16 @@ model my_model {
         let m1 = add(&mut g, Op::ArgMaxMask { axes: vec![0, 1] }, &[x]);
         let s = add(&mut g, Op::Unary(Unary::Sign), &[x]);
         let ge = add(&mut g, Op::Binary(Binary::GreaterEq), &[x, b]);
-        for (name, id) in [("up", up), ("k", k), ("k1", k1), ("k2", k2), ("m0", m0), ("m1", m1), ("s", s), ("ge", ge)] {
+        for (name, id) in [
+            ("up", up),
+            ("k", k),
+            ("k1", k1),
+            ("k2", k2),
+            ("m0", m0),
+            ("m1", m1),
+            ("s", s),
+            ("ge", ge),
+        ] {
             g.outputs.push((name.into(), id));
         }
         let text = to_nn(&g, "m").unwrap();
@@ -681,7 +690,14 @@ model my_model {
         assert!(text.contains("let N_2 = exp(x)"), "{text}");
         let mut g = Graph::new();
         g.add_input("N", TensorType::f32(Shape(vec![n.clone()])), None);
-        let k = add(&mut g, Op::Const { value: F64(1.0), per: n }, &[]);
+        let k = add(
+            &mut g,
+            Op::Const {
+                value: F64(1.0),
+                per: n,
+            },
+            &[],
+        );
         g.outputs.push(("k".into(), k));
         assert_eq!(to_nn(&g, "m"), Err(EmitError::SizeHidden { var: "N".into() }));
     }

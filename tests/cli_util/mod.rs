@@ -101,7 +101,11 @@ pub fn value_cases() -> Vec<Case> {
         })
         .collect();
     cases.sort_by(|a, b| a.name.cmp(&b.name));
-    assert!(cases.len() >= 14, "value cases missing from {}", conformance_dir().display());
+    assert!(
+        cases.len() >= 14,
+        "value cases missing from {}",
+        conformance_dir().display()
+    );
     cases
 }
 
@@ -140,11 +144,12 @@ pub fn compare(
         let bad: Vec<usize> = (0..wv.len())
             .filter(|&i| {
                 let (a, b) = (gv[i], wv[i]);
-                if b.is_nan() {
-                    !a.is_nan()
+                let close = if b.is_nan() {
+                    a.is_nan()
                 } else {
-                    !((a - b).abs() <= atol + rtol * b.abs())
-                }
+                    (a - b).abs() <= atol + rtol * b.abs()
+                };
+                !close
             })
             .collect();
         if let Some(&i) = bad.first() {
