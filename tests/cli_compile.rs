@@ -225,6 +225,13 @@ fn check_finite_names_the_forward_operation_and_line() {
         r.stderr
     );
     check_finite(FORWARD_NAN, vec![1.0, 2.0, 3.0], &[]).ok();
+    // without the flag a NaN is just a result, counted in the summary
+    let dir = tempfile::tempdir().unwrap();
+    let (m, i) = (dir.path().join("m.nn"), dir.path().join("i.safetensors"));
+    std::fs::write(&m, FORWARD_NAN).unwrap();
+    write(&i, &[("x", Tensor::f32(vec![3], vec![1.0, -2.0, 3.0]))]);
+    let r = nnc(&["run", &arg(&m), "--inputs", &arg(&i)]).ok();
+    assert!(r.stdout.contains("loss") && r.stdout.contains("NaN"), "{}", r.stdout);
     // the interpreter finds it too
     let r = check_finite(FORWARD_NAN, vec![1.0, -2.0, 3.0], &["--interp"]).fails(1);
     assert!(r.stderr.contains("m.nn:6:13"), "{}", r.stderr);

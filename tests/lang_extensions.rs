@@ -222,6 +222,7 @@ fn misuse_is_a_diagnostic() {
         ("argmax_mask(x, axis=2)", "axis 2 is out of range"),
         ("greater_eq(x, y)", "needs an f32 tensor"),
         ("step(y)", "needs an f32 tensor"),
+        ("y / N", "i32 tensor used in arithmetic"),
     ];
     for (expr, want) in cases {
         let src = format!("model m {{ input x: [N, 3]\n input y: i32[N]\n output o = {expr} }}");

@@ -267,7 +267,7 @@ impl Lowerer<'_> {
     fn link(&mut self, acc: Val, link: &ChainLink, scope: &Scope, spans: (Span, Span)) -> Val {
         if link.op == BinOp::Div {
             if let Some(d) = self.size_expr(&link.rhs, scope) {
-                return self.divide_by_size(acc?, d, spans.1, link.rhs.span);
+                return self.divide_by_size(acc?, d, spans, link.rhs.span);
             }
         }
         let rhs = self.expr(&link.rhs, scope);
@@ -276,8 +276,9 @@ impl Lowerer<'_> {
 
     /// `a / S` for a size expression `S` (nnc extension): a constant `c / S` is the exact
     /// constant `Const{c, per: S}` (the form `mean` lowers to); any other value is divided
-    /// by the value of `S`.
-    fn divide_by_size(&mut self, a: NodeId, d: ir::Dim, span: Span, dspan: Span) -> Val {
+    /// by the value of `S`. `spans` are the left operand's and the whole expression's.
+    fn divide_by_size(&mut self, a: NodeId, d: ir::Dim, spans: (Span, Span), dspan: Span) -> Val {
+        let span = spans.1;
         if let Op::Const { value, per } = &self.g.node(a).op {
             let Some(per) = per.checked_mul(&d) else {
                 return self.report_none(Diagnostic::error(span, "this divisor is too large"));
@@ -286,7 +287,7 @@ impl Lowerer<'_> {
             return Some(self.constant_per(value, per, span));
         }
         let s = self.size_value(d, dspan)?;
-        self.binary(BinOp::Div, a, s, span, (span, dspan))
+        self.binary(BinOp::Div, a, s, span, (spans.0, dspan))
     }
 
     /// The value of a size expression as an f32 scalar: the sum of a vector of ones of
