@@ -91,7 +91,12 @@ pub fn bench_train_step(
         times.push(t0.elapsed().as_secs_f64() * 1e3);
     }
     times.sort_by(f64::total_cmp);
-    let q = |f: f64| times.get(((times.len() as f64 - 1.0) * f).round() as usize).copied().unwrap_or(f64::NAN);
+    let q = |f: f64| {
+        times
+            .get(((times.len() as f64 - 1.0) * f).round() as usize)
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
     let workspace_bytes = instance_workspace(&step, &sizes);
     Ok(BenchReport {
         compile_ms,
@@ -164,7 +169,10 @@ fn synthetic_batches(
     for _ in 0..count {
         let mut batch = Vec::new();
         for (i, input) in model.inputs().iter().enumerate() {
-            let shape = input.shape.eval(sizes).map_err(|e| Error::Usage(format!("input {}: {e:?}", input.name)))?;
+            let shape = input
+                .shape
+                .eval(sizes)
+                .map_err(|e| Error::Usage(format!("input {}: {e:?}", input.name)))?;
             let n: usize = shape.iter().product();
             batch.push(match input.dtype {
                 DType::F32 => crate::tensor::Tensor::f32(shape, (0..n).map(|_| rng.random::<f32>()).collect()),

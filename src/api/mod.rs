@@ -21,7 +21,11 @@ pub use train::{TrainInstance, TrainStep};
 /// The graph optimiser's pipeline as the API runs it (graph passes at `O1`).
 pub(crate) fn optimise(graph: &mut crate::ir::Graph, options: &Options) -> Result<(), Error> {
     if options.opt_level != OptLevel::O0 {
-        graph.remove_dead();
+        let passes = crate::opt::PassOptions {
+            verify: options.verify,
+            ..Default::default()
+        };
+        crate::opt::optimize(graph, &passes).map_err(|e| Error::Internal(e.to_string()))?;
     }
     Ok(())
 }

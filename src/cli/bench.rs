@@ -124,7 +124,10 @@ pub fn run(args: BenchArgs) -> i32 {
     } else {
         println!("model        {file_name} ({} step, {threads} thread(s))", cfg.optimizer);
         println!("sizes        {}", super::format_sizes(&report.sizes));
-        println!("compile      {:.2} ms (source text to callable native step)", report.compile_ms);
+        println!(
+            "compile      {:.2} ms (source text to callable native step)",
+            report.compile_ms
+        );
         println!(
             "step         median {:.4} ms, min {:.4} ms, p10 {:.4} ms, p90 {:.4} ms over {} steps",
             report.step_ms_median, report.step_ms_min, report.step_ms_p10, report.step_ms_p90, report.steps
