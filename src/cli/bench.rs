@@ -73,7 +73,10 @@ pub fn run(args: BenchArgs) -> i32 {
         }
     };
     // Timing measures the code users run: no verifier passes in the compile time.
-    let options = Options { verify: false, ..args.compile.options() };
+    let options = Options {
+        verify: false,
+        ..args.compile.options()
+    };
     let threads = options.resolved_threads();
     let cfg = BenchConfig {
         batch: args.batch,

@@ -12,8 +12,9 @@ pub struct RunArgs {
     #[command(flatten)]
     pub model: ModelArgs,
     /// The model's inputs, one tensor per input name; they bind the size variables.
+    /// Required unless the model has no inputs.
     #[arg(long, value_name = "I.safetensors")]
-    pub inputs: PathBuf,
+    pub inputs: Option<PathBuf>,
     /// The params (default: freshly initialised from --seed).
     #[arg(long, value_name = "P.safetensors")]
     pub params: Option<PathBuf>,
@@ -41,6 +42,12 @@ pub struct RunArgs {
 /// Runs `nnc run`; returns the exit status.
 pub fn run(args: RunArgs) -> i32 {
     match evaluate(&args) {
+        // Whether --inputs is needed depends on the model, so clap cannot check it: a
+        // missing one is still a command-line error (exit 2).
+        Err(Error::Usage(msg)) if msg.starts_with(MISSING_INPUTS) => {
+            eprintln!("error: {msg}");
+            2
+        }
         Ok(()) => 0,
         Err(e) => fail(&e),
     }
@@ -52,7 +59,17 @@ fn evaluate(args: &RunArgs) -> Result<(), Error> {
         args.model.model_name.as_deref(),
         args.compile.options(),
     )?;
-    let loaded = nnc::io::load_run(model.graph(), &args.inputs, args.params.as_deref())?;
+    let loaded = match &args.inputs {
+        Some(inputs) => nnc::io::load_run(model.graph(), inputs, args.params.as_deref())?,
+        None if model.inputs().is_empty() => nnc::io::load_params_only(model.graph(), args.params.as_deref())?,
+        None => {
+            let names: Vec<String> = model.inputs().into_iter().map(|i| i.name).collect();
+            return Err(Error::Usage(format!(
+                "{MISSING_INPUTS}: the model has inputs {}",
+                names.join(", ")
+            )));
+        }
+    };
     let params = match loaded.params {
         Some(p) => p,
         None => model.init_params(&loaded.bindings, args.seed)?,
@@ -79,6 +96,8 @@ fn evaluate(args: &RunArgs) -> Result<(), Error> {
     }
     Ok(())
 }
+
+const MISSING_INPUTS: &str = "--inputs is required";
 
 /// Fails with the first operation that produced a NaN or infinity, if any result has one.
 fn check_finite(function: &Function, out: &Outputs, inputs: &[Tensor], params: &[Tensor]) -> Result<(), Error> {
@@ -114,7 +133,7 @@ fn summary(model: &Model, sizes: &nnc::ir::Bindings, out: &Outputs) -> String {
         let shape = format!("{:?}", t.shape);
         let line = if name.starts_with("grad.") {
             let norm = data.iter().map(|&x| (x as f64) * (x as f64)).sum::<f64>().sqrt();
-            format!("{name:width$}  {shape:12}  norm {}", num(norm))
+            format!("{name:width$}  {shape:12}  norm {}  {}", num(norm), stats(data))
         } else {
             format!("{name:width$}  {shape:12}  {}", stats(data))
         };
