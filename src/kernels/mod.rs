@@ -6,7 +6,7 @@
 mod matmul;
 mod scalar;
 
-pub use matmul::{matmul, nnc_matmul};
+pub use matmul::{matmul, nnc_matmul, MatRef};
 pub use scalar::{nnc_cosf, nnc_powf, nnc_sinf};
 
 /// The host symbols JIT code may call, by name, with their addresses.
