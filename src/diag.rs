@@ -92,3 +92,119 @@ impl fmt::Display for Diagnostic {
         write!(f, "{}", self.message)
     }
 }
+
+/// The 1-based line and column (in characters) of byte `offset` in `source`.
+pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(source.len());
+    while !source.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &source[..offset];
+    let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[line_start..].chars().count() + 1)
+}
+
+/// Renders diagnostics as text: `error: message`, then `file:line:col`, the source lines
+/// with each span marked and labelled, then the notes. `color` adds ANSI colours.
+pub fn render(diags: &[Diagnostic], file_name: &str, source: &str, color: bool) -> String {
+    let mut out = Vec::new();
+    for d in diags {
+        render_one(d, file_name, source, color, &mut out);
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn render_one(d: &Diagnostic, file_name: &str, source: &str, color: bool, out: &mut Vec<u8>) {
+    use ariadne::{Color, Config, IndexType, Label, Report, ReportKind, Source};
+    let (kind, kind_color) = match d.severity {
+        Severity::Error => ("error", Color::Red),
+        Severity::Warning => ("warning", Color::Yellow),
+    };
+    // A diagnostic about the file as a whole (no position, no label) has no excerpt.
+    if d.span == Span::default() && d.label.is_empty() && d.secondary.is_empty() {
+        out.extend(format!("{kind}: {}\n  --> {file_name}\n", d.message).into_bytes());
+        for n in &d.notes {
+            out.extend(format!("  = note: {n}\n").into_bytes());
+        }
+        return;
+    }
+    let range = |s: Span| clamp(source, s);
+    let primary = range(d.span);
+    let config = Config::default().with_color(color).with_index_type(IndexType::Byte);
+    let mut report = Report::build(ReportKind::Custom(kind, kind_color), (file_name, primary.clone()))
+        .with_config(config)
+        .with_message(&d.message);
+    // Labels in source order: ariadne starts a new excerpt when a label goes back a line.
+    let mut labels: Vec<(std::ops::Range<usize>, &str, Color)> = vec![(primary, &d.label, kind_color)];
+    labels.extend(
+        d.secondary
+            .iter()
+            .map(|(s, text)| (range(*s), text.as_str(), Color::Blue)),
+    );
+    labels.sort_by_key(|l| (l.0.start, l.0.end));
+    for (i, (r, text, c)) in labels.into_iter().enumerate() {
+        let mut l = Label::new((file_name, r)).with_order(i as i32);
+        if !text.is_empty() {
+            l = l.with_message(text);
+        }
+        if color {
+            l = l.with_color(c);
+        }
+        report.add_label(l);
+    }
+    for n in &d.notes {
+        report.add_note(n);
+    }
+    let mut text = Vec::new();
+    if report
+        .finish()
+        .write((file_name, Source::from(source)), &mut text)
+        .is_err()
+    {
+        // Writing to a Vec cannot fail; keep the message even if ariadne gives up.
+        text = format!("{kind}: {}\n", d.message).into_bytes();
+    }
+    if !color {
+        // ariadne colours a custom report kind even when colour is off.
+        text = strip_ansi(&text);
+    }
+    out.extend(text);
+}
+
+/// `span` as a byte range inside `source`, on character boundaries, at least one
+/// character wide where the source allows (so the marker is visible).
+fn clamp(source: &str, span: Span) -> std::ops::Range<usize> {
+    let floor = |mut i: usize| {
+        i = i.min(source.len());
+        while !source.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    };
+    let start = floor(span.start as usize);
+    let mut end = floor((span.end as usize).max(start));
+    if end == start {
+        end = source[start..].chars().next().map_or(start, |c| start + c.len_utf8());
+    }
+    start..end
+}
+
+/// `text` without ANSI escape sequences (`ESC [ ... letter`).
+fn strip_ansi(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        if text[i] == 0x1b && text.get(i + 1) == Some(&b'[') {
+            i += 2;
+            while i < text.len() && !text[i].is_ascii_alphabetic() {
+                i += 1;
+            }
+            i += 1;
+        } else {
+            out.push(text[i]);
+            i += 1;
+        }
+    }
+    out
+}

@@ -4,6 +4,7 @@
 //! `diag` → `syntax` → `ir` → `sema` → `interp`, `autodiff` → `opt` → `kernels`,
 //! `codegen` → `runtime` → `io`, `train` → the public API here → the CLI (`main.rs`).
 
+pub mod api;
 pub mod autodiff;
 pub mod codegen;
 pub mod diag;
@@ -17,3 +18,10 @@ pub mod sema;
 pub mod syntax;
 pub mod tensor;
 pub mod train;
+
+pub use api::{
+    Backend, Error, Function, Instance, Model, OptLevel, Options, Outputs, TensorSpec, TrainInstance, TrainStep,
+};
+pub use runtime::{Arg, Workspace};
+pub use tensor::Tensor;
+pub use train::Optimizer;

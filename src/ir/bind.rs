@@ -74,6 +74,11 @@ impl Binder {
         Binder { bindings, source }
     }
 
+    /// The values bound so far.
+    pub fn bindings(&self) -> &Bindings {
+        &self.bindings
+    }
+
     /// Matches `found` against the declared `expected` shape of tensor `name`.
     /// Only dimensions that are a single size variable bind it; other symbolic dimensions
     /// (products such as `2*N`) are checked once everything is bound.

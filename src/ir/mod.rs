@@ -3,6 +3,8 @@
 
 mod bind;
 mod dim;
+mod dot;
+mod emit_nn;
 mod graph;
 mod op;
 mod print;
@@ -11,6 +13,8 @@ mod verify;
 
 pub use bind::{bind_sizes, BindError, Binder};
 pub use dim::{Bindings, Dim, DimError};
+pub use dot::to_dot;
+pub use emit_nn::{to_nn, EmitError};
 pub use graph::{Graph, Init, InputDecl, Node, NodeId, Origin, ParamDecl, Phase};
 pub use op::{Binary, DType, Op, Reduce, ShapeError, TensorType, Unary, F64};
 pub use print::print;

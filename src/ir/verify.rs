@@ -36,7 +36,9 @@ pub struct Expect {
 /// match their declarations; roots exist, the loss is a scalar and updates keep shapes.
 pub fn verify(g: &Graph, expect: Expect) -> Result<(), VerifyError> {
     let err = |node: Option<NodeId>, message: String| Err(VerifyError { node, message });
-    if petgraph::algo::is_cyclic_directed(g.petgraph()) {
+    // `toposort` walks with an explicit stack; `is_cyclic_directed` recurses and overflows
+    // the stack on long chains (a 50,000-term sum).
+    if petgraph::algo::toposort(g.petgraph(), None).is_err() {
         return err(None, "the graph has a cycle".into());
     }
     for (i, decl) in g.inputs.iter().enumerate() {
