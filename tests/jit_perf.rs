@@ -31,7 +31,8 @@ fn mlp_training_step_time() {
             for i in 0..300 {
                 let mut ps: Vec<&mut [f32]> = params.iter_mut().map(|p| p.as_mut_slice()).collect();
                 let t = Instant::now();
-                exe.run(&mut ws, &[Arg::F32(&x), Arg::I32(&y)], &mut ps, &mut [&mut logits]).unwrap();
+                exe.run(&mut ws, &[Arg::F32(&x), Arg::I32(&y)], &mut ps, &mut [&mut logits])
+                    .unwrap();
                 if i >= 50 {
                     times.push(t.elapsed().as_secs_f64() * 1e3);
                 }
@@ -50,7 +51,15 @@ fn mlp_training_step_time() {
 #[test]
 #[ignore = "timing"]
 fn matmul_kernel_gflops() {
-    for &(m, k, n) in &[(64usize, 784usize, 128usize), (784, 64, 128), (64, 128, 784), (1024, 784, 128), (784, 1024, 128), (64, 64, 10), (256, 256, 256)] {
+    for &(m, k, n) in &[
+        (64usize, 784usize, 128usize),
+        (784, 64, 128),
+        (64, 128, 784),
+        (1024, 784, 128),
+        (784, 1024, 128),
+        (64, 64, 10),
+        (256, 256, 256),
+    ] {
         let a = data(m * k, 1);
         let b = data(k * n, 2);
         let mut c = vec![0.0f32; m * n];
@@ -62,8 +71,16 @@ fn matmul_kernel_gflops() {
                     m,
                     k,
                     n,
-                    nnc::kernels::MatRef { ptr: a.as_ptr(), rs: k as isize, cs: 1 },
-                    nnc::kernels::MatRef { ptr: b.as_ptr(), rs: n as isize, cs: 1 },
+                    nnc::kernels::MatRef {
+                        ptr: a.as_ptr(),
+                        rs: k as isize,
+                        cs: 1,
+                    },
+                    nnc::kernels::MatRef {
+                        ptr: b.as_ptr(),
+                        rs: n as isize,
+                        cs: 1,
+                    },
                     c.as_mut_ptr(),
                     n as isize,
                     1,
@@ -75,6 +92,10 @@ fn matmul_kernel_gflops() {
             times.push(t.elapsed().as_secs_f64());
         }
         let best = times.iter().cloned().fold(f64::INFINITY, f64::min);
-        println!("{m}x{k}x{n}: {:.1} GFLOP/s (median {:.1} us)", 2.0 * (m * k * n) as f64 / best / 1e9, median(times) * 1e6);
+        println!(
+            "{m}x{k}x{n}: {:.1} GFLOP/s (median {:.1} us)",
+            2.0 * (m * k * n) as f64 / best / 1e9,
+            median(times) * 1e6
+        );
     }
 }

@@ -20,7 +20,9 @@
 
 use super::{math, CodegenError};
 use crate::ir::Unary;
-use crate::opt::schedule::{inner_exprs, Access, BufferId, Expr, ExprId, LoopKernel, ReduceKind, Store};
+use crate::opt::schedule::{
+    inner_exprs, store_is_inner, Access, BufferId, Expr, ExprId, LoopKernel, ReduceKind, Store,
+};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{types, FuncRef, InstBuilder, MemFlagsData, Type, Value};
 use cranelift_frontend::{FunctionBuilder, Variable};
@@ -230,8 +232,11 @@ impl<'a, 'b> Lg<'a, 'b> {
                 self.pass(&reds, &[])?;
             }
         }
-        let (inner_stores, outer_stores): (Vec<&Store>, Vec<&Store>) =
-            self.l.stores.iter().partition(|s| self.inner[s.value]);
+        let (inner_stores, outer_stores): (Vec<&Store>, Vec<&Store>) = self
+            .l
+            .stores
+            .iter()
+            .partition(|s| store_is_inner(self.l, &self.inner, s));
         if !inner_stores.is_empty() {
             self.pass(&[], &inner_stores)?;
         }

@@ -236,7 +236,8 @@ impl Fuser<'_> {
     fn new_group(&mut self, n: NodeId) -> Role {
         let kind = match self.op(n) {
             Op::MatMul { .. } => GroupKind::MatMul,
-            Op::Reshape(_) | Op::Transpose => GroupKind::Copy,
+            Op::Transpose => GroupKind::Copy,
+            Op::Reshape(_) if !self.is_unit_reshape(n) => GroupKind::Copy,
             Op::Reduce { axes, .. } | Op::ArgMaxMask { axes } => {
                 let space = self.shape[&self.g.args(n)[0]].clone();
                 let reduced = (0..space.len()).map(|k| axes.contains(&k)).collect();
