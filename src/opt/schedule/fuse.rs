@@ -391,6 +391,32 @@ impl Fuser<'_> {
         }
     }
 
+    /// The groups whose buffers `members` read through a view (which needs the whole
+    /// buffer written before the read).
+    fn view_reads(&self, members: &HashSet<NodeId>) -> BTreeSet<usize> {
+        let mut out = BTreeSet::new();
+        let mut stack: Vec<(NodeId, bool)> = members
+            .iter()
+            .flat_map(|&m| self.g.args(m))
+            .map(|a| (a, false))
+            .collect();
+        let mut seen = HashSet::new();
+        while let Some((a, via_view)) = stack.pop() {
+            if !seen.insert((a, via_view)) {
+                continue;
+            }
+            match self.role[&a] {
+                Role::Stored(gi) if via_view => {
+                    out.insert(gi);
+                }
+                Role::View => stack.extend(self.g.args(a).into_iter().map(|x| (x, true))),
+                Role::Inline(EVERYWHERE) => stack.extend(self.g.args(a).into_iter().map(|x| (x, via_view))),
+                _ => {}
+            }
+        }
+        out
+    }
+
     fn edges(&mut self) {
         let n = self.groups.len();
         self.succ = vec![BTreeSet::new(); n];
@@ -463,6 +489,12 @@ impl Fuser<'_> {
         }
         let stored: Vec<NodeId> = ga.stored.iter().chain(&gb.stored).copied().collect();
         let members: HashSet<NodeId> = ga.members.iter().chain(&gb.members).copied().collect();
+        // A view reads its operand's buffer, so it must be complete: no group reads
+        // what it stores itself through a view.
+        let through_views = self.view_reads(&members);
+        if through_views.contains(&a) || through_views.contains(&b) {
+            return false;
+        }
         if !self.maps_ok(&stored, &members, &space, &reduced) || self.path_between(a, b) || self.path_between(b, a) {
             return false;
         }

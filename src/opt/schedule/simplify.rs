@@ -179,6 +179,17 @@ fn check_loop(l: &LoopKernel, buffers: &[Buffer]) -> Result<(), ScheduleError> {
             _ => {}
         }
     }
+    // A kernel reads what it writes only element for element (an in-place update):
+    // anything else would read values the same kernel has or has not written yet.
+    for s in &l.stores {
+        for e in &l.exprs {
+            if let Expr::Load(a) = e {
+                if a.buf == s.dst.buf && (a.offset != s.dst.offset || a.strides != s.dst.strides) {
+                    return Err(oob("a kernel reads a buffer it writes at other elements"));
+                }
+            }
+        }
+    }
     for s in &l.stores {
         if s.value >= l.exprs.len() {
             return Err(oob("a store of a missing value"));
