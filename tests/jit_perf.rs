@@ -99,3 +99,41 @@ fn matmul_kernel_gflops() {
         );
     }
 }
+
+#[test]
+#[ignore = "timing"]
+fn mlp_kernel_profile() {
+    let g = mlp_train_graph(0.01);
+    for &n in &[64usize, 1024] {
+        let mut o = opts(OptLevel::O1);
+        o.verify = false;
+        o.profile = true;
+        let exe = Executable::compile(&g, &bindings(&[("N", n)]), &o).unwrap();
+        let x: Vec<f32> = data(n * 784, 5).iter().map(|v| (v + 2.0) / 4.0).collect();
+        let y: Vec<i32> = (0..n).map(|i| (i % 10) as i32).collect();
+        let mut params: Vec<Vec<f32>> = mlp_params().into_iter().map(|t| t.as_f32().unwrap().to_vec()).collect();
+        let mut logits = vec![0.0f32; n * 10];
+        let mut ws = Workspace::new();
+        let runs = 100;
+        let mut best = vec![f64::INFINITY; exe.stats().kernels];
+        for _ in 0..runs {
+            let mut ps: Vec<&mut [f32]> = params.iter_mut().map(|p| p.as_mut_slice()).collect();
+            exe.run(&mut ws, &[Arg::F32(&x), Arg::I32(&y)], &mut ps, &mut [&mut logits])
+                .unwrap();
+            for (b, t) in best.iter_mut().zip(exe.profile()) {
+                *b = b.min(t);
+            }
+        }
+        println!(
+            "batch {n}: total of per-kernel minima {:.1} us",
+            best.iter().sum::<f64>() * 1e6
+        );
+        for (i, (k, t)) in exe.schedule().kernels.iter().zip(&best).enumerate() {
+            let what = match &k.kind {
+                nnc::opt::schedule::KernelKind::MatMul(m) => format!("matmul {}x{}x{}", m.m, m.k, m.n),
+                nnc::opt::schedule::KernelKind::Loop(l) => format!("loop {:?} {:?}", l.space, l.reduced),
+            };
+            println!("  k{i:2} {:8.1} us  {what}", t * 1e6);
+        }
+    }
+}

@@ -58,6 +58,7 @@ impl Options {
             threads: self.resolved_threads(),
             verify: self.verify,
             keep_clif: false,
+            profile: false,
         }
     }
 }

@@ -34,6 +34,8 @@ pub struct Options {
     pub verify: bool,
     /// Keep the Cranelift IR text (see [`Executable::clif`]).
     pub keep_clif: bool,
+    /// Record the time of every kernel (see [`Executable::profile`]).
+    pub profile: bool,
 }
 
 impl Default for Options {
@@ -43,6 +45,7 @@ impl Default for Options {
             threads: 1,
             verify: cfg!(debug_assertions),
             keep_clif: false,
+            profile: false,
         }
     }
 }
@@ -156,6 +159,7 @@ impl Executable {
             threads: opts.threads.max(1),
             verify: opts.verify,
             keep_clif: opts.keep_clif,
+            profile: opts.profile,
         };
         let code = codegen::compile(&schedule, &plan, &copts)?;
         let sig = signature(graph, bindings, &schedule)?;
@@ -167,6 +171,20 @@ impl Executable {
             sig,
             stats,
         })
+    }
+
+    /// Seconds spent in each kernel during the calls this thread made since the last
+    /// `profile` (empty unless compiled with `Options::profile`), summed over calls.
+    pub fn profile(&self) -> Vec<f64> {
+        let mut t = vec![0.0; self.schedule.kernels.len()];
+        let mut last = None;
+        for (k, at) in crate::kernels::profile::take_ticks() {
+            if let (Some(prev), Some(slot)) = (last, t.get_mut(k)) {
+                *slot += at.duration_since(prev).as_secs_f64();
+            }
+            last = Some(at);
+        }
+        t
     }
 
     /// Counts for `--stats`.

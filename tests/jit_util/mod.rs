@@ -13,6 +13,7 @@ pub fn opts(level: OptLevel) -> Options {
         threads: 1,
         verify: true,
         keep_clif: false,
+        profile: false,
     }
 }
 
