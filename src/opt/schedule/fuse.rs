@@ -215,7 +215,9 @@ impl Fuser<'_> {
                     .filter(|&gi| self.group(gi).members.len() < MAX_GROUP_NODES);
                 match common {
                     Some(gi) if !expanded => {
-                        self.groups[gi].as_mut().map(|grp| grp.members.push(n));
+                        if let Some(grp) = self.groups[gi].as_mut() {
+                            grp.members.push(n);
+                        }
                         Role::Inline(gi)
                     }
                     _ if self.is_duplicable(n) => Role::Inline(EVERYWHERE),
@@ -637,8 +639,8 @@ impl Fuser<'_> {
                 _ => None,
             })
             .collect();
-        for gi in 0..self.groups.len() {
-            let Some(grp) = &self.groups[gi] else { continue };
+        for (gi, grp) in self.groups.iter().enumerate() {
+            let Some(grp) = grp else { continue };
             let mut stack: Vec<NodeId> = grp.members.iter().flat_map(|&m| self.g.args(m)).collect();
             let mut seen = HashSet::new();
             while let Some(a) = stack.pop() {
