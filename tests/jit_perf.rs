@@ -107,8 +107,7 @@ fn mlp_kernel_profile() {
     for &n in &[64usize, 1024] {
         let mut o = opts(OptLevel::O1);
         o.verify = false;
-        o.profile = true;
-        let exe = Executable::compile(&g, &bindings(&[("N", n)]), &o).unwrap();
+        let exe = Executable::compile_profiled(&g, &bindings(&[("N", n)]), &o).unwrap();
         let x: Vec<f32> = data(n * 784, 5).iter().map(|v| (v + 2.0) / 4.0).collect();
         let y: Vec<i32> = (0..n).map(|i| (i % 10) as i32).collect();
         let mut params: Vec<Vec<f32>> = mlp_params().into_iter().map(|t| t.as_f32().unwrap().to_vec()).collect();

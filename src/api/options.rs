@@ -58,7 +58,6 @@ impl Options {
             threads: self.resolved_threads(),
             verify: self.verify,
             keep_clif: false,
-            profile: false,
         }
     }
 }

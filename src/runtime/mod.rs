@@ -34,8 +34,6 @@ pub struct Options {
     pub verify: bool,
     /// Keep the Cranelift IR text (see [`Executable::clif`]).
     pub keep_clif: bool,
-    /// Record the time of every kernel (see [`Executable::profile`]).
-    pub profile: bool,
 }
 
 impl Default for Options {
@@ -45,7 +43,6 @@ impl Default for Options {
             threads: 1,
             verify: cfg!(debug_assertions),
             keep_clif: false,
-            profile: false,
         }
     }
 }
@@ -152,6 +149,16 @@ pub struct Executable {
 impl Executable {
     /// Compiles `graph` (no `Op::Grad` left) for `bindings`.
     pub fn compile(graph: &Graph, bindings: &Bindings, opts: &Options) -> Result<Executable, RuntimeError> {
+        Self::build(graph, bindings, opts, false)
+    }
+
+    /// [`Executable::compile`], with a timestamp taken after every kernel (see
+    /// [`Executable::profile`]).
+    pub fn compile_profiled(graph: &Graph, bindings: &Bindings, opts: &Options) -> Result<Executable, RuntimeError> {
+        Self::build(graph, bindings, opts, true)
+    }
+
+    fn build(graph: &Graph, bindings: &Bindings, opts: &Options, profile: bool) -> Result<Executable, RuntimeError> {
         ir::verify(graph, ir::Expect { grads_expanded: true }).map_err(RuntimeError::Verify)?;
         let schedule = schedule::schedule(graph, bindings, opts.opt_level)?;
         let plan = memplan::plan(&schedule);
@@ -159,7 +166,7 @@ impl Executable {
             threads: opts.threads.max(1),
             verify: opts.verify,
             keep_clif: opts.keep_clif,
-            profile: opts.profile,
+            profile,
         };
         let code = codegen::compile(&schedule, &plan, &copts)?;
         let sig = signature(graph, bindings, &schedule)?;
@@ -174,7 +181,7 @@ impl Executable {
     }
 
     /// Seconds spent in each kernel during the calls this thread made since the last
-    /// `profile` (empty unless compiled with `Options::profile`), summed over calls.
+    /// `profile` (zeros unless made by [`Executable::compile_profiled`]), summed over calls.
     pub fn profile(&self) -> Vec<f64> {
         let mut t = vec![0.0; self.schedule.kernels.len()];
         let mut last = None;

@@ -13,7 +13,6 @@ pub fn opts(level: OptLevel) -> Options {
         threads: 1,
         verify: true,
         keep_clif: false,
-        profile: false,
     }
 }
 
