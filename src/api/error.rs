@@ -142,6 +142,8 @@ pub enum Error {
     NonFinite(NonFinite),
     /// A request that does not fit the model, described in words.
     Usage(String),
+    /// A graph cannot be printed as a `.nn` model (`--emit grad-nn`).
+    Emit(crate::ir::EmitError),
     /// A compiler invariant failed (a bug in nnc, reported rather than panicking).
     Internal(String),
 }
@@ -243,6 +245,7 @@ impl fmt::Display for Error {
             ),
             Error::NonFinite(n) => write!(f, "{n}"),
             Error::Usage(s) => f.write_str(s),
+            Error::Emit(e) => write!(f, "{e}"),
             Error::Internal(s) => write!(f, "internal compiler error (please report): {s}"),
         }
     }

@@ -7,6 +7,7 @@
 mod bench;
 mod buffers;
 mod check;
+mod emit;
 mod error;
 mod function;
 mod layout;
@@ -17,6 +18,7 @@ mod train;
 
 pub use bench::{bench_train_step, BenchConfig, BenchReport};
 pub use check::{check_file, check_source, Checked};
+pub use emit::{EmitKind, Target};
 pub use error::{human_bytes, Diagnostics, Error, NonFinite};
 pub use function::{Function, Instance, Outputs};
 pub use model::{Model, TensorSpec};

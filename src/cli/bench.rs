@@ -4,7 +4,7 @@
 use super::ModelArgs;
 use clap::{Args, ValueEnum};
 use nnc::api::{bench_train_step, BenchConfig};
-use nnc::{OptLevel, Optimizer, Options};
+use nnc::{Optimizer, Options};
 use std::io::IsTerminal;
 
 /// Arguments of `nnc bench`.
@@ -27,18 +27,14 @@ pub struct BenchArgs {
     /// Learning rate (the peer scripts use SGD with 0.01).
     #[arg(long, default_value_t = 0.01)]
     pub lr: f64,
-    /// Worker threads (default: every core; 1 is bit-reproducible).
-    #[arg(long)]
-    pub threads: Option<usize>,
     /// Seed of the synthetic data and params.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Values of size variables that do not lead an input, e.g. `D=16,H=32`.
     #[arg(long, value_parser = super::parse_sizes, default_value = "")]
     pub sizes: nnc::Bindings,
-    /// Turn the optimiser off (graph passes and fusion).
-    #[arg(short = 'O', value_parser = ["0", "1"], default_value = "1")]
-    pub opt: String,
+    #[command(flatten)]
+    pub compile: super::CompileFlags,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -76,11 +72,10 @@ pub fn run(args: BenchArgs) -> i32 {
             return super::EXIT_FAILURE;
         }
     };
+    // Timing measures the code users run: no verifier passes in the compile time.
     let options = Options {
-        opt_level: if args.opt == "0" { OptLevel::O0 } else { OptLevel::O1 },
-        threads: args.threads.unwrap_or(0),
         verify: false,
-        ..Options::default()
+        ..args.compile.options()
     };
     let threads = options.resolved_threads();
     let cfg = BenchConfig {

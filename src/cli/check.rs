@@ -24,9 +24,6 @@ pub fn run(args: CheckArgs) -> i32 {
                 0
             }
         }
-        Err(e) => {
-            eprint!("{}", e.render(color));
-            super::EXIT_FAILURE
-        }
+        Err(e) => super::fail(&e),
     }
 }

@@ -13,7 +13,7 @@ mod init;
 mod tensors;
 
 pub use atomic::{write_atomic, LineLog};
-pub use check::{load_inputs, load_params, load_params_with, load_run, Loaded, SizeCheck};
+pub use check::{load_inputs, load_params, load_params_only, load_params_with, load_run, Loaded, SizeCheck};
 pub use dataset::Dataset;
 pub use error::IoError;
 pub use idx::{load_mnist_dir, read_idx, read_idx_bytes, IdxArray, Split};
