@@ -99,6 +99,7 @@ where
         .x_desc("epoch")
         .y_desc(y_desc)
         .x_label_formatter(&|v| format!("{v:.0}"))
+        .max_light_lines(1)
         .draw()?;
     for &(name, points, color) in series {
         if points.is_empty() {

@@ -291,29 +291,30 @@ impl Trainer {
         let clock = Instant::now();
         let mut trained = 0usize;
         let mut done = steps_done;
+        let mut failed = None;
+        let mut p = f32_slices_mut(params);
+        let mut s = f32_slices_mut(opt_state);
         for indices in perm[start..].chunks(batch) {
             if stop.load(Ordering::Relaxed) {
                 return Ok((false, trained, clock.elapsed().as_secs_f64()));
             }
-            let Some(slot) = slots.iter_mut().find(|s| s.size == indices.len()) else {
-                return Err(FitError::Config(format!(
-                    "no compiled step for {} examples",
-                    indices.len()
-                )));
+            let Some(k) = slots.iter().position(|s| s.size == indices.len()) else {
+                return Err(FitError::Config(format!("no compiled step for {} examples", indices.len())));
             };
+            let slot = &mut slots[k];
             data.gather(indices, &mut slot.buffers)?;
             let t = position.step + 1;
             if config.check_finite {
-                copy_into(backup, params, opt_state);
+                copy_into(backup, &p, &s);
             }
             let loss = {
                 let args: Vec<Arg<'_>> = slot.buffers.iter().map(Arg::of).collect();
-                let mut p = f32_slices_mut(params);
-                let mut s = f32_slices_mut(opt_state);
                 slot.instance.step(ws, t, &args, &mut p, &mut s)?
             };
-            if config.check_finite && !all_finite(loss, params, opt_state) {
-                return Err(locate(step, &slot.buffers, t, backup, params, opt_state, loss));
+            if config.check_finite && !all_finite(loss, &p, &s) {
+                copy_back(backup, &mut p, &mut s);
+                failed = Some((k, t, loss));
+                break;
             }
             position.step = t;
             position.epoch_examples += indices.len();
@@ -329,6 +330,10 @@ impl Trainer {
                 mean_loss: position.epoch_loss_sum / position.epoch_examples as f64,
                 examples_per_second: trained as f64 / secs.max(1e-9),
             });
+        }
+        drop((p, s));
+        if let Some((k, t, loss)) = failed {
+            return Err(locate(step, &slots[k].buffers, t, params, opt_state, loss));
         }
         Ok((true, trained, clock.elapsed().as_secs_f64()))
     }
@@ -481,41 +486,33 @@ fn f32_slices_mut(ts: &mut [Tensor]) -> Vec<&mut [f32]> {
 }
 
 /// Copies params then state into `backup`, reusing its buffers.
-fn copy_into(backup: &mut Vec<Vec<f32>>, params: &[Tensor], state: &[Tensor]) {
-    let all: Vec<&[f32]> = params.iter().chain(state).filter_map(Tensor::as_f32).collect();
-    backup.resize_with(all.len(), Vec::new);
-    for (b, s) in backup.iter_mut().zip(all) {
+fn copy_into(backup: &mut Vec<Vec<f32>>, params: &[&mut [f32]], state: &[&mut [f32]]) {
+    backup.resize_with(params.len() + state.len(), Vec::new);
+    for (b, src) in backup.iter_mut().zip(params.iter().chain(state)) {
         b.clear();
-        b.extend_from_slice(s);
+        b.extend_from_slice(src);
     }
 }
 
-fn all_finite(loss: f32, params: &[Tensor], state: &[Tensor]) -> bool {
-    loss.is_finite()
-        && params
-            .iter()
-            .chain(state)
-            .filter_map(Tensor::as_f32)
-            .all(|v| v.iter().all(|x| x.is_finite()))
+/// Puts params and state back from `backup`.
+fn copy_back(backup: &[Vec<f32>], params: &mut [&mut [f32]], state: &mut [&mut [f32]]) {
+    let (ps, ss) = backup.split_at(params.len().min(backup.len()));
+    for (dst, src) in params.iter_mut().zip(ps) {
+        dst.copy_from_slice(src);
+    }
+    for (dst, src) in state.iter_mut().zip(ss) {
+        dst.copy_from_slice(src);
+    }
 }
 
-/// After a step produced a NaN or infinity: puts back the params and state from before
-/// the step and reruns it in the reference interpreter to find the first non-finite
-/// value and its source line.
-fn locate(
-    step: &TrainStep,
-    batch: &[Tensor],
-    t: u64,
-    backup: &[Vec<f32>],
-    params: &mut [Tensor],
-    state: &mut [Tensor],
-    loss: f32,
-) -> FitError {
-    for (dst, src) in params.iter_mut().chain(state.iter_mut()).zip(backup) {
-        if let Data::F32(v) = &mut dst.data {
-            v.copy_from_slice(src);
-        }
-    }
+fn all_finite(loss: f32, params: &[&mut [f32]], state: &[&mut [f32]]) -> bool {
+    loss.is_finite() && params.iter().chain(state).all(|v| v.iter().all(|x| x.is_finite()))
+}
+
+/// After step `t` produced a NaN or infinity (and params and state were put back as
+/// before it): reruns it in the reference interpreter to find the first non-finite value
+/// and its source line.
+fn locate(step: &TrainStep, batch: &[Tensor], t: u64, params: &[Tensor], state: &[Tensor], loss: f32) -> FitError {
     let mut inputs = batch.to_vec();
     inputs.extend(
         step.optimizer()
