@@ -8,6 +8,9 @@ use plotters::prelude::*;
 use std::ops::Range;
 use std::path::Path;
 
+/// One curve: its legend name, its points (epoch, value) and colour.
+type Series<'a> = (&'a str, &'a [(f64, f64)], RGBColor);
+
 const TRAIN: RGBColor = RGBColor(31, 119, 180);
 const EVAL: RGBColor = RGBColor(255, 127, 14);
 
@@ -49,7 +52,7 @@ pub fn render_svg(title: &str, history: &[EpochReport]) -> Result<String, Box<dy
             root.split_evenly((1, 2))
         };
         let top = train.iter().chain(&eval).map(|p| p.1).fold(0.0f64, f64::max);
-        let losses: [(&str, &[(f64, f64)], RGBColor); 2] = [("train loss", &train, TRAIN), ("eval loss", &eval, EVAL)];
+        let losses: [Series; 2] = [("train loss", &train, TRAIN), ("eval loss", &eval, EVAL)];
         let upper = SeriesLabelPosition::UpperRight;
         panel(
             &panels[0],
@@ -83,7 +86,7 @@ fn panel<DB: DrawingBackend>(
     y_desc: &str,
     x: Range<f64>,
     y: Range<f64>,
-    series: &[(&str, &[(f64, f64)], RGBColor)],
+    series: &[Series],
     legend: SeriesLabelPosition,
 ) -> Result<(), Box<dyn std::error::Error>>
 where

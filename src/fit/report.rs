@@ -56,14 +56,11 @@ impl EpochReport {
     /// Reads what [`EpochReport::to_json`] wrote (`null` losses become NaN).
     pub fn from_json(v: &Value) -> Option<EpochReport> {
         let num = |k: &str| v.get(k).map(|x| x.as_f64().unwrap_or(f64::NAN));
-        let eval = match num("eval_loss") {
-            Some(loss) => Some(EvalReport {
-                loss,
-                accuracy: v.get("eval_accuracy").and_then(Value::as_f64),
-                examples: v.get("eval_examples").and_then(Value::as_u64).unwrap_or(0) as usize,
-            }),
-            None => None,
-        };
+        let eval = num("eval_loss").map(|loss| EvalReport {
+            loss,
+            accuracy: v.get("eval_accuracy").and_then(Value::as_f64),
+            examples: v.get("eval_examples").and_then(Value::as_u64).unwrap_or(0) as usize,
+        });
         Some(EpochReport {
             epoch: v.get("epoch")?.as_u64()?,
             step: v.get("step")?.as_u64()?,

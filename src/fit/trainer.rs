@@ -290,16 +290,18 @@ impl Trainer {
         } = self;
         let clock = Instant::now();
         let mut trained = 0usize;
-        let mut done = steps_done;
         let mut failed = None;
         let mut p = f32_slices_mut(params);
         let mut s = f32_slices_mut(opt_state);
-        for indices in perm[start..].chunks(batch) {
+        for (done, indices) in (steps_done + 1..).zip(perm[start..].chunks(batch)) {
             if stop.load(Ordering::Relaxed) {
                 return Ok((false, trained, clock.elapsed().as_secs_f64()));
             }
             let Some(k) = slots.iter().position(|s| s.size == indices.len()) else {
-                return Err(FitError::Config(format!("no compiled step for {} examples", indices.len())));
+                return Err(FitError::Config(format!(
+                    "no compiled step for {} examples",
+                    indices.len()
+                )));
             };
             let slot = &mut slots[k];
             data.gather(indices, &mut slot.buffers)?;
@@ -320,7 +322,6 @@ impl Trainer {
             position.epoch_examples += indices.len();
             position.epoch_loss_sum += loss as f64 * indices.len() as f64;
             trained += indices.len();
-            done += 1;
             let secs = clock.elapsed().as_secs_f64();
             observer.step(&StepInfo {
                 epoch,
@@ -406,7 +407,7 @@ impl Trainer {
         if remaining >= batch {
             needed.push(batch);
         }
-        if remaining % batch != 0 {
+        if !remaining.is_multiple_of(batch) {
             needed.push(remaining % batch);
         }
         for size in needed {
