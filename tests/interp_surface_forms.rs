@@ -1,6 +1,8 @@
-//! The built-in expressions `ir::to_nn` prints for primitives without a built-in are exact
-//! in f32: evaluated here by the interpreter, as the front end would lower them, on edge
-//! values (signed zeros, the smallest subnormal, the largest finite values, infinities).
+//! Spellings of `step`, `sign` and `greater_eq` in LANGUAGE.md built-ins only (what
+//! `ir::to_nn` printed before nnc had extension built-ins for them; still useful to write
+//! a model for another implementation of the language) are exact in f32: evaluated here
+//! by the interpreter, as the front end would lower them, on edge values (signed zeros,
+//! the smallest subnormal, the largest finite values, infinities).
 
 mod grad_util;
 

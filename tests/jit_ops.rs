@@ -530,3 +530,32 @@ fn empty_batches_give_empty_outputs_and_zero_sums() {
     assert_close(&out(&r, 1), &[f32::NEG_INFINITY; 3], 0.0, "max of nothing");
     assert_eq!(r.loss, Some(0.0));
 }
+
+#[test]
+fn constant_values_stored_beside_a_reduction_fill_the_whole_buffer() {
+    // `c` does not vary over the reduced axis but is stored over the whole space.
+    let mut g = Graph::new();
+    let x = input(&mut g, "x", lit(&[3, 6]));
+    let one = g.constant(1.0, Default::default());
+    let c = op(&mut g, Op::BroadcastTo(lit(&[3, 6])), &[one]);
+    let k = g.constant(0.5, Default::default());
+    let ck = op(&mut g, Op::Binary(Binary::Mul), &[c, k]);
+    let s = op(
+        &mut g,
+        Op::Reduce {
+            kind: Reduce::Sum,
+            axes: vec![1],
+        },
+        &[ck],
+    );
+    let xs = op(&mut g, Op::Binary(Binary::Mul), &[x, ck]);
+    g.outputs.push(("s".into(), s));
+    g.outputs.push(("xs".into(), xs));
+    g.outputs.push(("ck".into(), ck));
+    let d = data(18, 3);
+    let r = run_both(&g, &bindings(&[]), &[t(&[3, 6], &d)], &[]);
+    assert_close(&out(&r, 0), &[3.0, 3.0, 3.0], 0.0, "sum");
+    let half: Vec<f32> = d.iter().map(|v| v * 0.5).collect();
+    assert_close(&out(&r, 1), &half, 0.0, "x * c");
+    assert_close(&out(&r, 2), &[0.5; 18], 0.0, "c");
+}

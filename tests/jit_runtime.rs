@@ -46,7 +46,8 @@ fn bad_buffers_and_labels_are_rejected_before_running() {
     let good = run(&[Arg::F32(&x), Arg::I32(&[0, 2])], &[&w], &mut out).unwrap();
     assert_eq!(good, Some(3.0 + 7.0));
     let mut sentinel = [7.0f32; 6];
-    let cases: Vec<(Vec<Arg>, Vec<&[f32]>, usize)> = vec![
+    type Case<'a> = (Vec<Arg<'a>>, Vec<&'a [f32]>, usize);
+    let cases: Vec<Case> = vec![
         (vec![Arg::F32(&x)], vec![&w], 6),                               // missing input
         (vec![Arg::F32(&x[..3]), Arg::I32(&[0, 2])], vec![&w], 6),       // short input
         (vec![Arg::I32(&[0, 1, 2, 3]), Arg::I32(&[0, 2])], vec![&w], 6), // wrong dtype
@@ -258,7 +259,7 @@ fn executables_are_shared_between_threads() {
             let prog = prog.clone();
             std::thread::spawn(move || {
                 let x = data(2 * 64, i);
-                let y: Vec<i32> = (0..64).map(|k| (k % 3) as i32).collect();
+                let y: Vec<i32> = (0..64).map(|k| k % 3).collect();
                 let mut w = vec![Tensor::f32(vec![2, 3], data(6, 9))];
                 let mut last = None;
                 for _ in 0..20 {

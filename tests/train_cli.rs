@@ -478,3 +478,38 @@ fn ctrl_c_finishes_the_step_saves_and_exits_130() {
     let m = nnc::Model::from_file(&model, None, nnc::Options::default()).unwrap();
     nnc::io::load_params(&save, m.graph()).unwrap();
 }
+
+#[test]
+fn nnc_run_accepts_a_checkpoint_as_params() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let model = write_file(d, "tiny.nn", TINY);
+    let data = d.join("train.safetensors");
+    write_blobs(&data, 12, 3);
+    let ckpt = d.join("ckpt.safetensors");
+    let o = run(&[
+        "train",
+        s(&model),
+        "--data",
+        s(&data),
+        "--epochs",
+        "1",
+        "--save",
+        s(&ckpt),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = d.join("out.safetensors");
+    let o = run(&[
+        "run",
+        s(&model),
+        "--inputs",
+        s(&data),
+        "--params",
+        s(&ckpt),
+        "--out",
+        s(&out),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let t = nnc::io::read_tensors(&out).unwrap();
+    assert_eq!(t["logits"].shape, vec![12, 3]);
+}

@@ -62,6 +62,10 @@ pub enum Error {
     NonFinite(NonFinite),
     /// A request that does not fit the model (unknown name, missing loss, ...).
     Usage(String),
+    /// A graph cannot be printed as a `.nn` model (`--emit grad-nn`).
+    Emit(crate::ir::EmitError),
+    /// A compiler invariant failed (a bug in nnc, reported rather than panicking).
+    Internal(String),
 }
 
 /// Where the first NaN or infinity appeared.
@@ -133,6 +137,8 @@ impl fmt::Display for Error {
             ),
             Error::NonFinite(n) => write!(f, "{n}"),
             Error::Usage(s) => f.write_str(s),
+            Error::Emit(e) => write!(f, "{e}"),
+            Error::Internal(s) => write!(f, "internal compiler error (please report): {s}"),
         }
     }
 }

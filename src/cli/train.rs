@@ -1,11 +1,11 @@
 //! `nnc train`: trains a model on a data set with the library loop ([`nnc::fit`]),
 //! showing progress, and handles Ctrl-C (finish the step, save, exit 130).
 
-use super::ModelArgs;
+use super::{CompileFlags, ModelArgs};
 use clap::{Args, ValueEnum};
 use nnc::fit::{self, Checkpoint, FitConfig, FitError, Trainer};
 use nnc::io::{Dataset, Split};
-use nnc::{Backend, Model, OptLevel, Optimizer, Options};
+use nnc::{Model, Optimizer};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -89,18 +89,11 @@ pub struct TrainArgs {
     /// Draw the loss and accuracy curves to this SVG file after every epoch.
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
-    /// Worker threads (0 = all cores); with 1 every result is bit-for-bit reproducible.
-    #[arg(long, value_name = "T", default_value_t = 0)]
-    pub threads: usize,
     /// Stop at the first NaN or infinity and name the source line that produced it.
     #[arg(long)]
     pub check_finite: bool,
-    /// Optimisation level: -O0 turns graph passes and kernel fusion off.
-    #[arg(short = 'O', value_name = "LEVEL", value_parser = clap::value_parser!(u8).range(0..=1))]
-    pub opt_level: Option<u8>,
-    /// Run on the reference interpreter instead of native code (slow).
-    #[arg(long)]
-    pub interp: bool,
+    #[command(flatten)]
+    pub compile: CompileFlags,
 }
 
 const AFTER_HELP: &str = "\
@@ -145,7 +138,11 @@ impl<E: Into<FitError>> From<E> for Failure {
 }
 
 fn train(args: &TrainArgs) -> Result<i32, Failure> {
-    let model = Model::from_file(&args.model.model_file, args.model.model_name.as_deref(), options(args))?;
+    let model = Model::from_file(
+        &args.model.model_file,
+        args.model.model_name.as_deref(),
+        args.compile.options(),
+    )?;
     let (data_path, eval_path) = data_paths(args)?;
     let train = Dataset::load(&data_path, Split::Train, model.graph())?;
     let eval = match &eval_path {
@@ -191,23 +188,6 @@ fn train(args: &TrainArgs) -> Result<i32, Failure> {
     }
     summary(&trainer, outcome.saved.as_deref());
     Ok(0)
-}
-
-fn options(args: &TrainArgs) -> Options {
-    Options {
-        opt_level: if args.opt_level == Some(0) {
-            OptLevel::O0
-        } else {
-            OptLevel::O1
-        },
-        threads: args.threads,
-        backend: if args.interp {
-            Backend::Interpreter
-        } else {
-            Backend::Jit
-        },
-        ..Options::default()
-    }
 }
 
 /// `--data` and `--eval`, or the bundled MNIST next to the model file.

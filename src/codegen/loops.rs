@@ -20,7 +20,9 @@
 
 use super::{math, CodegenError};
 use crate::ir::Unary;
-use crate::opt::schedule::{inner_exprs, Access, BufferId, Expr, ExprId, LoopKernel, ReduceKind, Store};
+use crate::opt::schedule::{
+    inner_exprs, store_is_inner, Access, BufferId, Expr, ExprId, LoopKernel, ReduceKind, Store,
+};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{types, FuncRef, InstBuilder, MemFlagsData, Type, Value};
 use cranelift_frontend::{FunctionBuilder, Variable};
@@ -77,8 +79,11 @@ pub(super) struct Lg<'a, 'b> {
     red: Vec<usize>,
     /// Current index of each axis (of lane 0 on the vector axis).
     idx: Vec<Option<Value>>,
-    /// Lanes of the current iteration of the vector axis (1 outside it and in tails).
+    /// Lanes of the current iteration of the vector axis (1 outside it).
     cur_w: usize,
+    /// In the last, partial vector iteration: how many lanes are real (0: all of them).
+    /// The others hold padding that no load reads from memory and no store writes.
+    tail: usize,
     scopes: Vec<HashMap<ExprId, Value>>,
     /// The accumulators the innermost reduction loop updates.
     accs: HashMap<ExprId, Acc>,
@@ -105,7 +110,7 @@ impl<'a, 'b> Lg<'a, 'b> {
         });
         let vec_axis = n
             .checked_sub(1)
-            .filter(|&a| l.space[a] >= LANES && !(l.reduced[a] && has_argmax));
+            .filter(|&a| l.space[a] >= 2 && !(l.reduced[a] && has_argmax));
         let horizontal = vec_axis.is_some_and(|a| l.reduced[a]);
         let inner = inner_exprs(l);
         let mut level = vec![0usize; l.exprs.len()];
@@ -139,6 +144,7 @@ impl<'a, 'b> Lg<'a, 'b> {
             red,
             idx: vec![None; n],
             cur_w: 1,
+            tail: 0,
             scopes: vec![HashMap::new()],
             accs: HashMap::new(),
         }
@@ -205,11 +211,14 @@ impl<'a, 'b> Lg<'a, 'b> {
                     s.cur_w = LANES;
                     s.body()
                 })?;
-                self.for_range(e4, e, 1, &mut |s, iv| {
-                    s.idx[v] = Some(iv);
-                    s.cur_w = 1;
-                    s.body()
-                })?;
+                if e4 < e {
+                    // The remainder as one partial vector.
+                    self.idx[v] = Some(self.fb.ins().iconst(types::I64, e4 as i64));
+                    self.cur_w = LANES;
+                    self.tail = e - e4;
+                    self.body()?;
+                    self.tail = 0;
+                }
                 self.cur_w = 1;
                 Ok(())
             }
@@ -230,8 +239,11 @@ impl<'a, 'b> Lg<'a, 'b> {
                 self.pass(&reds, &[])?;
             }
         }
-        let (inner_stores, outer_stores): (Vec<&Store>, Vec<&Store>) =
-            self.l.stores.iter().partition(|s| self.inner[s.value]);
+        let (inner_stores, outer_stores): (Vec<&Store>, Vec<&Store>) = self
+            .l
+            .stores
+            .iter()
+            .partition(|s| store_is_inner(self.l, &self.inner, s));
         if !inner_stores.is_empty() {
             self.pass(&[], &inner_stores)?;
         }
@@ -254,39 +266,28 @@ impl<'a, 'b> Lg<'a, 'b> {
         for e in self.outer_operands(&roots) {
             self.eval(e)?;
         }
-        let vec_red = self.horizontal;
-        let mut main = HashMap::new();
-        let mut tail = HashMap::new();
+        let mut accs = HashMap::new();
         for &r in reds {
             let arg = self.l.exprs[r].args()[0];
             // Horizontal: every vector iteration covers four reduced elements, even of a
             // value constant along them. Lane mode: lanes are independent results.
-            let w = if vec_red || (self.cur_w == LANES && self.vdep[arg]) {
+            let w = if self.horizontal || (self.cur_w == LANES && self.vdep[arg]) {
                 LANES
             } else {
                 1
             };
-            main.insert(r, self.new_acc(r, w));
-            if vec_red {
-                tail.insert(r, self.new_acc(r, 1));
-            }
+            accs.insert(r, self.new_acc(r, w));
         }
-        self.accs = main.clone();
-        self.red_loops(0, &main, &tail, stores)?;
+        self.accs = accs;
+        self.red_loops(0, stores)?;
         for &r in reds {
-            let v = self.finish_acc(r, main[&r], tail.get(&r).copied());
+            let v = self.finish_acc(r, self.accs[&r]);
             self.define(r, v);
         }
         Ok(())
     }
 
-    fn red_loops(
-        &mut self,
-        i: usize,
-        main: &HashMap<ExprId, Acc>,
-        tail: &HashMap<ExprId, Acc>,
-        stores: &[&Store],
-    ) -> Result<(), CodegenError> {
+    fn red_loops(&mut self, i: usize, stores: &[&Store]) -> Result<(), CodegenError> {
         if i == self.red.len() {
             return self.point(stores);
         }
@@ -294,24 +295,25 @@ impl<'a, 'b> Lg<'a, 'b> {
         let e = self.l.space[a];
         if self.horizontal && Some(a) == self.vec_axis {
             let e4 = e / LANES * LANES;
-            self.accs = main.clone();
             self.for_range(0, e4, LANES, &mut |s, iv| {
                 s.idx[a] = Some(iv);
                 s.cur_w = LANES;
                 s.point(stores)
             })?;
-            self.accs = tail.clone();
-            self.for_range(e4, e, 1, &mut |s, iv| {
-                s.idx[a] = Some(iv);
-                s.cur_w = 1;
-                s.point(stores)
-            })?;
+            if e4 < e {
+                // The remainder as one partial vector, padding masked out of the sums.
+                self.idx[a] = Some(self.fb.ins().iconst(types::I64, e4 as i64));
+                self.cur_w = LANES;
+                self.tail = e - e4;
+                self.point(stores)?;
+                self.tail = 0;
+            }
             self.cur_w = 1;
             return Ok(());
         }
         self.for_range(0, e, 1, &mut |s, iv| {
             s.idx[a] = Some(iv);
-            s.red_loops(i + 1, main, tail, stores)
+            s.red_loops(i + 1, stores)
         })
     }
 
@@ -357,7 +359,17 @@ impl<'a, 'b> Lg<'a, 'b> {
         let x = self.eval(arg)?;
         let cur = self.fb.use_var(acc.val);
         let aty = self.fb.func.dfg.value_type(cur);
-        let x = math::splat_to(self.fb, x, aty);
+        let mut x = math::splat_to(self.fb, x, aty);
+        if self.horizontal && self.tail > 0 {
+            // Padding lanes add the identity of the reduction.
+            let identity = match reduce_kind(&self.l.exprs[r]) {
+                ReduceKind::Sum => 0.0,
+                ReduceKind::Max | ReduceKind::ArgMax => f32::NEG_INFINITY,
+            };
+            let id = math::fconst(self.fb, aty, identity);
+            let live = self.live_lanes();
+            x = math::sel(self.fb, live, x, id);
+        }
         let next = match reduce_kind(&self.l.exprs[r]) {
             ReduceKind::Sum => self.fb.ins().fadd(cur, x),
             ReduceKind::Max => math::fmax_nan(self.fb, cur, x),
@@ -382,30 +394,36 @@ impl<'a, 'b> Lg<'a, 'b> {
         Ok(())
     }
 
-    fn finish_acc(&mut self, r: ExprId, main: Acc, tail: Option<Acc>) -> Value {
+    fn finish_acc(&mut self, r: ExprId, main: Acc) -> Value {
         let kind = reduce_kind(&self.l.exprs[r]);
         let v = self.fb.use_var(main.val);
         if kind == ReduceKind::ArgMax {
             // Arg-max is never vectorised horizontally: its lanes are independent results.
             return self.fb.use_var(main.pos.expect("arg-max accumulators have a position"));
         }
-        let Some(t) = tail else { return v };
-        let t = self.fb.use_var(t.val);
+        if !self.horizontal || !self.fb.func.dfg.value_type(v).is_vector() {
+            return v;
+        }
         let lanes: Vec<Value> = (0..LANES as u8).map(|i| self.fb.ins().extractlane(v, i)).collect();
         match kind {
             ReduceKind::Sum => {
                 let a = self.fb.ins().fadd(lanes[0], lanes[1]);
                 let b = self.fb.ins().fadd(lanes[2], lanes[3]);
-                let s = self.fb.ins().fadd(a, b);
-                self.fb.ins().fadd(s, t)
+                self.fb.ins().fadd(a, b)
             }
             _ => {
                 let a = math::fmax_nan(self.fb, lanes[0], lanes[1]);
                 let b = math::fmax_nan(self.fb, lanes[2], lanes[3]);
-                let m = math::fmax_nan(self.fb, a, b);
-                math::fmax_nan(self.fb, m, t)
+                math::fmax_nan(self.fb, a, b)
             }
         }
+    }
+
+    /// Mask of the real lanes of a partial vector.
+    fn live_lanes(&mut self) -> Value {
+        let iota = math::iota(self.fb);
+        let n = math::iconst_t(self.fb, types::I32X4, self.tail as i64);
+        self.fb.ins().icmp(IntCC::SignedLessThan, iota, n)
     }
 
     /// Row-major position over the reduced axes (an i32; slices are checked to fit).
@@ -581,15 +599,20 @@ impl<'a, 'b> Lg<'a, 'b> {
     fn load(&mut self, a: &Access, ty: Type) -> Value {
         let flags = MemFlagsData::new().with_notrap();
         let addr = self.address(a);
+        let live = if self.tail > 0 { self.tail } else { LANES };
         match self.lane_stride(a) {
             0 => self.fb.ins().load(ty, flags, addr, 0),
-            1 => self.fb.ins().load(math::vec_ty(ty), flags, addr, 0),
+            1 if live == LANES => self.fb.ins().load(math::vec_ty(ty), flags, addr, 0),
             s => {
-                let lanes: Vec<Value> = (0..LANES)
-                    .map(|l| self.fb.ins().load(ty, flags, addr, (4 * s * l as isize) as i32))
-                    .collect();
-                let mut v = self.fb.ins().scalar_to_vector(math::vec_ty(ty), lanes[0]);
-                for (l, &x) in lanes.iter().enumerate().skip(1) {
+                // Gather the real lanes; padding lanes are zero and touch no memory.
+                let vt = math::vec_ty(ty);
+                let mut v = if ty == types::I32 {
+                    math::iconst_t(self.fb, vt, 0)
+                } else {
+                    math::fconst(self.fb, vt, 0.0)
+                };
+                for l in 0..live {
+                    let x = self.fb.ins().load(ty, flags, addr, (4 * s * l as isize) as i32);
                     v = self.fb.ins().insertlane(v, x, l as u8);
                 }
                 v
@@ -600,22 +623,24 @@ impl<'a, 'b> Lg<'a, 'b> {
     fn store(&mut self, a: &Access, v: Value) {
         let flags = MemFlagsData::new().with_notrap();
         let addr = self.address(a);
+        let live = if self.tail > 0 { self.tail } else { LANES };
+        let is_vec = self.fb.func.dfg.value_type(v).is_vector();
         match self.lane_stride(a) {
             0 => {
-                let v = if self.fb.func.dfg.value_type(v).is_vector() {
-                    self.fb.ins().extractlane(v, (LANES - 1) as u8)
+                // Every lane writes the same element: the last real one wins, as in order.
+                let v = if is_vec {
+                    self.fb.ins().extractlane(v, (live - 1) as u8)
                 } else {
                     v
                 };
                 self.fb.ins().store(flags, v, addr, 0);
             }
-            1 => {
+            1 if live == LANES => {
                 let v = math::splat_to(self.fb, v, types::F32X4);
                 self.fb.ins().store(flags, v, addr, 0);
             }
             s => {
-                let is_vec = self.fb.func.dfg.value_type(v).is_vector();
-                for l in 0..LANES {
+                for l in 0..live {
                     let x = if is_vec {
                         self.fb.ins().extractlane(v, l as u8)
                     } else {

@@ -40,6 +40,8 @@ pub struct CodegenOptions {
     pub verify: bool,
     /// Keep the Cranelift IR text of every function (for `--emit clif`).
     pub keep_clif: bool,
+    /// Call `kernels::profile::nnc_tick` before the first and after every kernel.
+    pub profile: bool,
 }
 
 impl Default for CodegenOptions {
@@ -48,6 +50,7 @@ impl Default for CodegenOptions {
             threads: 1,
             verify: cfg!(debug_assertions),
             keep_clif: false,
+            profile: false,
         }
     }
 }
@@ -208,6 +211,10 @@ pub(crate) fn host_sig(name: &str) -> HostSig {
             params: &[I, I, I, I, I, I, I, I, I, I, I, I, types::I32, F, I],
             ret_f32: false,
         },
+        "nnc_tick" => HostSig {
+            params: &[I],
+            ret_f32: false,
+        },
         "nnc_powf" => HostSig {
             params: &[F, F],
             ret_f32: true,
@@ -360,9 +367,15 @@ impl Gen<'_> {
             .module
             .declare_function("nnc_entry", Linkage::Local, &sig)
             .map_err(err)?;
+        let tick = if self.opts.profile {
+            Some(self.host("nnc_tick")?)
+        } else {
+            None
+        };
         let mut ctx = self.fresh_context();
         ctx.func.signature = sig;
         ctx.func.name = UserFuncName::user(0, id.as_u32());
+        let tick = tick.map(|t| self.module.declare_func_in_func(t, &mut ctx.func));
         let refs: Vec<_> = kernels
             .iter()
             .map(|&k| self.module.declare_func_in_func(k, &mut ctx.func))
@@ -374,8 +387,16 @@ impl Gen<'_> {
             fb.switch_to_block(block);
             fb.seal_block(block);
             let (args, ws) = (fb.block_params(block)[0], fb.block_params(block)[1]);
-            for r in refs {
+            let mark = |fb: &mut FunctionBuilder, k: i64| {
+                if let Some(t) = tick {
+                    let v = fb.ins().iconst(types::I64, k);
+                    fb.ins().call(t, &[v]);
+                }
+            };
+            mark(&mut fb, -1);
+            for (i, r) in refs.into_iter().enumerate() {
                 fb.ins().call(r, &[args, ws]);
+                mark(&mut fb, i as i64);
             }
             fb.ins().return_(&[]);
             fb.finalize(self.module.target_config());

@@ -282,6 +282,21 @@ pub fn load_run(graph: &Graph, inputs: impl AsRef<Path>, params: Option<&Path>) 
     })
 }
 
+/// [`load_run`] for a model without inputs: only the params file, when given.
+pub fn load_params_only(graph: &Graph, params: Option<&Path>) -> Result<Loaded, IoError> {
+    let mut sizes = SizeCheck::new();
+    let params = match params {
+        Some(p) => Some(load_against(p, &read_file(p)?, &param_decls(graph), PARAM, &mut sizes)?),
+        None => None,
+    };
+    let bindings = sizes.finish()?;
+    Ok(Loaded {
+        inputs: Vec::new(),
+        params,
+        bindings,
+    })
+}
+
 /// The single size variable a dimension is, if it is one (`N`, not `2*N` or `784`).
 pub(crate) fn single_var(d: &Dim) -> Option<Arc<str>> {
     let vars: Vec<&Arc<str>> = d.vars().collect();

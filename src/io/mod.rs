@@ -14,7 +14,8 @@ mod tensors;
 
 pub use atomic::{write_atomic, LineLog};
 pub use check::{
-    is_checkpoint, load_inputs, load_params, load_params_with, load_run, Loaded, SizeCheck, CHECKPOINT_FORMAT,
+    is_checkpoint, load_inputs, load_params, load_params_only, load_params_with, load_run, Loaded, SizeCheck,
+    CHECKPOINT_FORMAT,
 };
 pub use dataset::Dataset;
 pub use error::IoError;

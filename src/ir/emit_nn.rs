@@ -1,32 +1,23 @@
-//! Printing a graph back as a `.nn` model (LANGUAGE.md syntax only).
+//! Printing a graph back as a `.nn` model (`nnc compile --emit grad-nn`).
 //!
 //! Every interior node becomes one `let`, named after the output it is (if any) or `tK`
 //! with `K` its number in schedule order (as in `--emit ir`). Output names that are not
 //! identifiers are mapped character by character: anything outside `[A-Za-z0-9_]`
-//! becomes `_` (`grad.W1` -> `grad_W1`); a keyword or built-in name gets a trailing `_`;
-//! a clash gets `_2`, `_3`, ...
+//! becomes `_` (`grad.W1` -> `grad_W1`); a keyword, built-in or size-variable name gets a
+//! trailing `_`; a clash gets `_2`, `_3`, ...
 //!
-//! Primitives without a built-in are written as exact expressions in built-ins:
-//! - `step(x)` = `minimum(relu(x) * 2^127 * 2^22, 1)`: the smallest positive f32 is 2^-149,
-//!   so any `x > 0` scales to at least 1 (overflow to inf is clamped), and `x <= 0` gives 0.
-//! - `sign(x)` = `minimum(maximum(x * 2^127 * 2^22, -1), 1)`, by the same argument.
-//! - `greater_eq(a, b)` = `1 - step(b - a)`: with gradual underflow `b - a` is 0 only when
-//!   `a == b` and has the sign of the exact difference.
-//! - `broadcast_to(x, S)` = `x + Z`, with `Z` a zero tensor of shape `S` made from a tensor
-//!   already defined: `minimum(maximum(t, 0), 0)` (zero for every non-NaN `t`, infinities
-//!   included), summed or reshaped as needed.
-//! - a constant `c / N` (the `1/N` of a mean) = `c / size_N`, with `size_N` the count
-//!   `sum(Z + 1)` over a zero vector of length `N`.
-//! - `reduce` over several axes: nested single-axis reductions (an all-axes sum is `sum(x)`).
-//! - `mean` and `cross_entropy` with labels are recognised in their expanded forms and
-//!   printed as the built-ins.
+//! Every primitive has a surface form: the built-ins of LANGUAGE.md, plus nnc's extension
+//! built-ins for the primitives that differentiation introduces (docs/language-notes.md):
+//! `step`, `sign`, `greater_eq`, `one_hot`, `broadcast_to`, `argmax_mask`, and a size
+//! variable as a divisor for the constant `c / N` of a mean (`1.0 / N`, `1.0 / (3 * N)`).
+//! Each reads back as exactly the same primitive, so the printed model computes the same
+//! values bit for bit (except reductions over several but not all axes, printed as nested
+//! single-axis reductions, and `mean`/`cross_entropy`, recognised in their expanded forms
+//! and printed as the built-ins).
 //!
-//! Known limits: these forms differ from the primitives only for NaN operands (and a `-0`
-//! that `x + Z` turns into `+0`); `greater_eq(inf, inf)` gives NaN. `argmax_mask` is
-//! written `greater_eq(x, max(x, keepdims))`, which marks every maximum of a slice, not
-//! only the first: exact only without ties. `one_hot` outside `cross_entropy` has no
-//! surface form at all (labels can only be read by `cross_entropy`), nor does a training
-//! step's param updates: both are errors.
+//! Errors: a training step's param updates have no form in a model; nor do declared
+//! shapes with product dimensions (`[2*N]`), an `argmax_mask` over several but not all
+//! axes, or a constant `c / N` when an input or param is itself named `N`.
 
 use super::dim::Dim;
 use super::graph::{Graph, Init, NodeId};
@@ -56,11 +47,11 @@ pub enum EmitError {
         /// the shape
         shape: String,
     },
-    /// No tensor has a dimension needed to build a broadcast or a size count.
-    #[error("no tensor of the model has a dimension {dim} to build a broadcast or count from")]
-    NoTensorFor {
-        /// the dimension
-        dim: String,
+    /// A constant `c / N` where an input or param named `N` hides the size variable.
+    #[error("the size variable {var} is hidden by a tensor of the same name, so `c / {var}` cannot be written")]
+    SizeHidden {
+        /// the size variable
+        var: String,
     },
     /// The graph updates params (a training step), which a model cannot express.
     #[error("a training step (param updates) has no form in the .nn language")]
@@ -105,10 +96,13 @@ const RESERVED: &[&str] = &[
     "reshape",
     "grad",
     "transpose",
+    "step",
+    "sign",
+    "greater_eq",
+    "one_hot",
+    "broadcast_to",
+    "argmax_mask",
 ];
-
-/// `2^127` and `2^22`: multiplying by both maps the smallest positive f32 to 1.
-const SCALE: &str = "1.7014118346046923e38 * 4194304";
 
 /// Prints `g` as a model named `model_name`.
 pub fn to_nn(g: &Graph, model_name: &str) -> Result<String, EmitError> {
@@ -148,7 +142,12 @@ fn literal(v: f64) -> String {
     }
 }
 
-/// A dimension as written in a type or a reshape, if it can be.
+/// A dimension as written in a shape list or a divisor: `784`, `N`, `2 * N * N`.
+fn dim_product(d: &Dim) -> String {
+    d.to_string().replace('*', " * ")
+}
+
+/// A dimension as written in a declared type, if it can be.
 fn dim_text(d: &Dim) -> Option<String> {
     if let Some(n) = d.as_lit() {
         return Some(n.to_string());
@@ -196,10 +195,6 @@ struct Emitter<'g> {
     names: HashMap<NodeId, String>,
     taken: HashSet<String>,
     lines: Vec<String>,
-    /// Nodes whose names can be used, in definition order: where zeros are made from.
-    defined: Vec<NodeId>,
-    sizes: HashMap<Arc<str>, String>,
-    helpers: usize,
 }
 
 impl<'g> Emitter<'g> {
@@ -209,9 +204,6 @@ impl<'g> Emitter<'g> {
             names: HashMap::new(),
             taken: HashSet::new(),
             lines: Vec::new(),
-            defined: Vec::new(),
-            sizes: HashMap::new(),
-            helpers: 0,
         }
     }
 
@@ -229,6 +221,8 @@ impl<'g> Emitter<'g> {
 
     fn run(&mut self, model: &str) -> Result<String, EmitError> {
         let g = self.g;
+        // Size variables are values in expressions (`1.0 / N`): no let may hide one.
+        let size_vars = g.size_vars();
         let mut head = Vec::new();
         for (i, d) in g.inputs.iter().enumerate() {
             let name = self.fresh(&d.name);
@@ -240,7 +234,6 @@ impl<'g> Emitter<'g> {
             };
             head.push(format!("    input {name}: {ty}"));
             self.names.insert(g.input_node(i), name);
-            self.defined.push(g.input_node(i));
         }
         for (i, d) in g.params.iter().enumerate() {
             let name = self.fresh(&d.name);
@@ -250,8 +243,8 @@ impl<'g> Emitter<'g> {
                 init_text(&d.init)
             ));
             self.names.insert(g.param_node(i), name);
-            self.defined.push(g.param_node(i));
         }
+        self.taken.extend(size_vars.iter().map(|v| v.to_string()));
         let order = g.schedule();
         let number: HashMap<NodeId, usize> = order.iter().enumerate().map(|(i, &n)| (n, i)).collect();
         let idioms: HashMap<NodeId, Idiom> = order.iter().filter_map(|&n| self.idiom(n).map(|i| (n, i))).collect();
@@ -284,7 +277,6 @@ impl<'g> Emitter<'g> {
             };
             self.lines.push(format!("    let {name} = {expr}"));
             self.names.insert(n, name);
-            self.defined.push(n);
         }
         let mut tail = Vec::new();
         let mut announced: HashSet<NodeId> = HashSet::new();
@@ -417,21 +409,30 @@ impl<'g> Emitter<'g> {
         };
         Ok(match &g.node(n).op {
             Op::Input(_) | Op::Param(_) => return Err(no_form()),
-            Op::Const { value, per } => {
-                let count = self.count(per)?;
-                format!("{} / {count}", literal(value.0))
-            }
+            Op::Const { value, per } => match per.as_lit() {
+                // Exact: the interpreter and the JIT compute `value / per` in f64 too.
+                Some(k) => literal(value.0 / k as f64),
+                None => {
+                    if let Some(v) = per.vars().find(|v| self.taken_by_leaf(v)) {
+                        return Err(EmitError::SizeHidden { var: v.to_string() });
+                    }
+                    match dim_text(per) {
+                        Some(var) => format!("{} / {var}", literal(value.0)),
+                        None => format!("{} / ({})", literal(value.0), dim_product(per)),
+                    }
+                }
+            },
             Op::Unary(u) => match u {
                 Unary::Neg => format!("-{}", a()),
                 Unary::Exp => format!("exp({})", a()),
                 Unary::Log => format!("log({})", a()),
                 Unary::Sqrt => format!("sqrt({})", a()),
                 Unary::Abs => format!("abs({})", a()),
-                Unary::Sign => format!("minimum(maximum({} * {SCALE}, -1), 1)", a()),
+                Unary::Sign => format!("sign({})", a()),
                 Unary::Tanh => format!("tanh({})", a()),
                 Unary::Sigmoid => format!("sigmoid({})", a()),
                 Unary::Relu => format!("relu({})", a()),
-                Unary::Step => step(&a()),
+                Unary::Step => format!("step({})", a()),
                 Unary::Softplus => format!("softplus({})", a()),
                 Unary::Sin => format!("sin({})", a()),
                 Unary::Cos => format!("cos({})", a()),
@@ -447,7 +448,7 @@ impl<'g> Emitter<'g> {
                     Binary::Div => format!("{x} / {y}"),
                     Binary::Max => format!("maximum({x}, {y})"),
                     Binary::Min => format!("minimum({x}, {y})"),
-                    Binary::GreaterEq => greater_eq(x, y),
+                    Binary::GreaterEq => format!("greater_eq({x}, {y})"),
                 }
             }
             Op::Reduce { kind, axes } => {
@@ -463,23 +464,15 @@ impl<'g> Emitter<'g> {
                 }
             }
             Op::ArgMaxMask { axes } => {
-                let m = axes
-                    .iter()
-                    .rev()
-                    .fold(a(), |e, k| format!("max({e}, axis={k}, keepdims=true)"));
-                greater_eq(&a(), &format!("({m})"))
-            }
-            Op::BroadcastTo(to) => {
-                let from = g.shape(args_node(g, n)).clone();
-                if from.numel() == to.numel() {
-                    // only unit axes are added
-                    format!("reshape({}, {})", a(), self.reshape_dims(n, to)?)
-                } else {
-                    let z = self.zeros(&from, to)?;
-                    format!("{} + {z}", a())
+                let rank = g.shape(args_node(g, n)).rank();
+                match axes.as_slice() {
+                    _ if axes.len() == rank => format!("argmax_mask({})", a()),
+                    [k] => format!("argmax_mask({}, axis={k})", a()),
+                    _ => return Err(no_form()),
                 }
             }
-            Op::Reshape(to) => format!("reshape({}, {})", a(), self.reshape_dims(n, to)?),
+            Op::BroadcastTo(to) => format!("broadcast_to({}, {})", a(), shape_list(to)),
+            Op::Reshape(to) => format!("reshape({}, {})", a(), shape_list(to)),
             Op::Transpose => format!("{}.T", a()),
             Op::MatMul { ta, tb } => format!(
                 "{}{} @ {}{}",
@@ -488,136 +481,25 @@ impl<'g> Emitter<'g> {
                 args[1],
                 if *tb { ".T" } else { "" }
             ),
-            Op::OneHot { .. } => return Err(no_form()),
+            Op::OneHot { classes } => format!("one_hot({}, {})", a(), dim_product(classes)),
             Op::Grad => format!("grad({}, {})", args[0], args[1]),
         })
     }
 
-    fn reshape_dims(&self, n: NodeId, to: &Shape) -> Result<String, EmitError> {
-        let mut rest = false;
-        let mut dims = Vec::new();
-        for d in to.dims() {
-            match dim_text(d) {
-                Some(t) => dims.push(t),
-                None if !rest => {
-                    rest = true;
-                    dims.push("-1".into());
-                }
-                None => {
-                    return Err(EmitError::Shape {
-                        what: format!("reshape at node {}", n.index()),
-                        shape: to.to_string(),
-                    })
-                }
-            }
-        }
-        Ok(format!("[{}]", dims.join(", ")))
+    /// Whether an input or param has the name `v` (hiding the size variable `v`).
+    fn taken_by_leaf(&self, v: &str) -> bool {
+        self.g.inputs.iter().any(|d| d.name == v) || self.g.params.iter().any(|d| d.name == v)
     }
+}
 
-    /// The name of a new `let` holding a zero tensor that `from + zeros` broadcasts to `to`.
-    fn zeros(&mut self, from: &Shape, to: &Shape) -> Result<String, EmitError> {
-        let g = self.g;
-        if let Some(&t) = self
-            .defined
-            .iter()
-            .find(|&&t| g.shape(t) == to && g.dtype(t) == DType::F32)
-        {
-            let z = format!("minimum(maximum({}, 0), 0)", self.names[&t]);
-            return Ok(self.helper("zeros", z));
-        }
-        let rank = to.rank();
-        let lead = rank - from.rank();
-        let mut parts = Vec::new();
-        for (i, d) in to.dims().iter().enumerate() {
-            let covered = i >= lead && from.0[i - lead] == *d;
-            if covered || d.is_one() {
-                continue;
-            }
-            let v = self.zero_vector(d)?;
-            let ones = vec!["1"; rank - i - 1];
-            parts.push(if ones.is_empty() {
-                v
-            } else {
-                format!("reshape({v}, [-1, {}])", ones.join(", "))
-            });
-        }
-        Ok(self.helper("zeros", parts.join(" + ")))
-    }
-
-    /// An expression for a zero vector of length `d`, from a defined f32 tensor with
-    /// such an axis.
-    fn zero_vector(&mut self, d: &Dim) -> Result<String, EmitError> {
-        let g = self.g;
-        let found = self.defined.iter().find_map(|&t| {
-            let axis = g.shape(t).dims().iter().position(|x| x == d)?;
-            (g.dtype(t) == DType::F32).then_some((t, axis))
-        });
-        let (t, axis) = found.ok_or_else(|| EmitError::NoTensorFor { dim: d.to_string() })?;
-        let rank = g.shape(t).rank();
-        let z = format!("minimum(maximum({}, 0), 0)", self.names[&t]);
-        Ok((0..rank)
-            .rev()
-            .filter(|&k| k != axis)
-            .fold(z, |e, k| format!("sum({e}, axis={k})")))
-    }
-
-    /// An expression for the value of a product of dimensions, e.g. `(2 * size_N)`.
-    fn count(&mut self, per: &Dim) -> Result<String, EmitError> {
-        let mut rest = per.clone();
-        let mut factors = Vec::new();
-        for v in per.vars().cloned().collect::<Vec<_>>() {
-            while let Some(r) = rest.exact_div(&Dim::var(&v)) {
-                rest = r;
-                factors.push(self.size(&v)?);
-            }
-        }
-        match rest.as_lit() {
-            Some(1) if !factors.is_empty() => {}
-            Some(c) => factors.insert(0, c.to_string()),
-            None => {
-                return Err(EmitError::Shape {
-                    what: "a constant's divisor".into(),
-                    shape: per.to_string(),
-                })
-            }
-        }
-        Ok(if factors.len() == 1 {
-            factors.remove(0)
-        } else {
-            format!("({})", factors.join(" * "))
-        })
-    }
-
-    /// The name of a `let` holding the value of size variable `v`.
-    fn size(&mut self, v: &Arc<str>) -> Result<String, EmitError> {
-        if let Some(s) = self.sizes.get(v) {
-            return Ok(s.clone());
-        }
-        let z = self.zero_vector(&Dim::var(v))?;
-        let name = self.fresh(&format!("size_{v}"));
-        self.lines.push(format!("    let {name} = sum({z} + 1)"));
-        self.sizes.insert(v.clone(), name.clone());
-        Ok(name)
-    }
-
-    fn helper(&mut self, base: &str, expr: String) -> String {
-        self.helpers += 1;
-        let name = self.fresh(&format!("{base}{}", self.helpers));
-        self.lines.push(format!("    let {name} = {expr}"));
-        name
-    }
+/// A shape as the bracketed list of `reshape` and `broadcast_to`.
+fn shape_list(s: &Shape) -> String {
+    let dims: Vec<String> = s.dims().iter().map(dim_product).collect();
+    format!("[{}]", dims.join(", "))
 }
 
 fn args_node(g: &Graph, n: NodeId) -> NodeId {
     g.args(n)[0]
-}
-
-fn step(x: &str) -> String {
-    format!("minimum(relu({x}) * {SCALE}, 1)")
-}
-
-fn greater_eq(x: &str, y: &str) -> String {
-    format!("1 - {}", step(&format!("{y} - {x}")))
 }
 
 #[cfg(test)]
@@ -709,7 +591,7 @@ model my_model {
     param W: [3, 2] = normal(mean=0.0, std=0.5)
     let grad_logits = x @ W
     let sum_ = grad_logits ^ -1.5
-    let t4 = minimum(relu(grad_logits) * 1.7014118346046923e38 * 4194304, 1)
+    let t4 = step(grad_logits)
     let m = max(t4)
     let t14 = cross_entropy(grad_logits, y)
     output grad_logits
@@ -723,10 +605,11 @@ model my_model {
     }
 
     #[test]
-    fn one_hot_outside_cross_entropy_and_updates_are_errors() {
+    fn one_hot_is_printed_and_updates_are_errors() {
         let (mut g, _, oh) = classifier();
         g.outputs.push(("oh".into(), oh));
-        assert!(matches!(to_nn(&g, "m"), Err(EmitError::NoSurfaceForm { .. })));
+        let text = to_nn(&g, "m").unwrap();
+        assert!(text.contains("let oh = one_hot(y, 2)"), "{text}");
         let (mut g, _, _) = classifier();
         let w = g.param_node(0);
         g.updates.push((0, w));
@@ -734,17 +617,12 @@ model my_model {
     }
 
     #[test]
-    fn broadcasts_and_counts_are_built_from_defined_tensors() {
+    fn broadcasts_masks_and_per_size_constants_use_the_extension_built_ins() {
         let n = Dim::var("N");
         let mut g = Graph::new();
         let x = g.add_input("x", TensorType::f32(Shape(vec![n.clone(), Dim::lit(3)])), None);
         let b = g.add_param("b", Shape::lit(&[3]), Init::Const(-0.5), None);
         let up = add(&mut g, Op::BroadcastTo(Shape(vec![n.clone(), Dim::lit(3)])), &[b]);
-        let v = add(
-            &mut g,
-            Op::BroadcastTo(Shape(vec![Dim::lit(4), n.clone(), Dim::lit(3)])),
-            &[x],
-        );
         let k = add(
             &mut g,
             Op::Const {
@@ -753,26 +631,74 @@ model my_model {
             },
             &[],
         );
-        let unit = add(&mut g, Op::BroadcastTo(Shape::lit(&[1, 3])), &[b]);
-        g.outputs.push(("up".into(), up));
-        g.outputs.push(("v".into(), v));
-        g.outputs.push(("k".into(), k));
-        g.outputs.push(("unit".into(), unit));
-        // no tensor has an axis of 4: an error, not a wrong model
-        assert_eq!(to_nn(&g, "m"), Err(EmitError::NoTensorFor { dim: "4".into() }));
-        g.outputs.remove(1);
+        let k1 = add(
+            &mut g,
+            Op::Const {
+                value: F64(-1.0),
+                per: n.clone(),
+            },
+            &[],
+        );
+        let k2 = add(
+            &mut g,
+            Op::Const {
+                value: F64(1.0),
+                per: Dim::lit(4),
+            },
+            &[],
+        );
+        let m0 = add(&mut g, Op::ArgMaxMask { axes: vec![1] }, &[x]);
+        let m1 = add(&mut g, Op::ArgMaxMask { axes: vec![0, 1] }, &[x]);
+        let s = add(&mut g, Op::Unary(Unary::Sign), &[x]);
+        let ge = add(&mut g, Op::Binary(Binary::GreaterEq), &[x, b]);
+        for (name, id) in [
+            ("up", up),
+            ("k", k),
+            ("k1", k1),
+            ("k2", k2),
+            ("m0", m0),
+            ("m1", m1),
+            ("s", s),
+            ("ge", ge),
+        ] {
+            g.outputs.push((name.into(), id));
+        }
         let text = to_nn(&g, "m").unwrap();
-        assert!(text.contains("param b: [3] = -0.5"), "{text}");
-        assert!(
-            text.contains("let zeros1 = minimum(maximum(x, 0), 0)\n    let up = b + zeros1"),
-            "{text}"
+        for want in [
+            "param b: [3] = -0.5",
+            "let up = broadcast_to(b, [N, 3])",
+            "let k = 2.0 / (3 * N)",
+            "let k1 = (-1.0) / N",
+            "let k2 = 0.25",
+            "let m0 = argmax_mask(x, axis=1)",
+            "let m1 = argmax_mask(x)",
+            "let s = sign(x)",
+            "let ge = greater_eq(x, b)",
+        ] {
+            assert!(text.contains(want), "{want} in {text}");
+        }
+    }
+
+    #[test]
+    fn names_never_hide_size_variables() {
+        let n = Dim::var("N");
+        let mut g = Graph::new();
+        let x = g.add_input("x", TensorType::f32(Shape(vec![n.clone()])), None);
+        let e = add(&mut g, Op::Unary(Unary::Exp), &[x]);
+        g.outputs.push(("N".into(), e));
+        let text = to_nn(&g, "m").unwrap();
+        assert!(text.contains("let N_2 = exp(x)"), "{text}");
+        let mut g = Graph::new();
+        g.add_input("N", TensorType::f32(Shape(vec![n.clone()])), None);
+        let k = add(
+            &mut g,
+            Op::Const {
+                value: F64(1.0),
+                per: n,
+            },
+            &[],
         );
-        assert!(
-            text.contains(
-                "let size_N = sum(sum(minimum(maximum(x, 0), 0), axis=1) + 1)\n    let k = 2.0 / (3 * size_N)"
-            ),
-            "{text}"
-        );
-        assert!(text.contains("let unit = reshape(b, [1, 3])"), "{text}");
+        g.outputs.push(("k".into(), k));
+        assert_eq!(to_nn(&g, "m"), Err(EmitError::SizeHidden { var: "N".into() }));
     }
 }

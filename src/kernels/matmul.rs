@@ -19,6 +19,7 @@ pub struct MatRef {
 /// # Safety
 /// Every element the strides reach must be valid (and `c`'s writable), and `c` must not
 /// overlap `a` or `b`.
+#[allow(clippy::too_many_arguments)]
 pub unsafe fn matmul(
     m: usize,
     k: usize,

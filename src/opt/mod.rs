@@ -2,3 +2,9 @@
 
 pub mod memplan;
 pub mod schedule;
+
+pub mod passes;
+mod pipeline;
+pub mod rules;
+
+pub use pipeline::{optimize, OptError, PassOptions, PassReport, PassRun};

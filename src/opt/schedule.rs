@@ -294,6 +294,12 @@ pub fn inner_exprs(l: &LoopKernel) -> Vec<bool> {
     simplify::inner_exprs(l)
 }
 
+/// Whether a store of a loop kernel runs inside the reduction loops (its value or its
+/// destination varies over a reduced axis); `inner` is [`inner_exprs`].
+pub fn store_is_inner(l: &LoopKernel, inner: &[bool], s: &Store) -> bool {
+    simplify::store_is_inner(l, inner, s)
+}
+
 /// The kernels of one graph for one binding of its size variables.
 #[derive(Clone, Debug)]
 pub struct Schedule {

@@ -149,6 +149,16 @@ pub struct Executable {
 impl Executable {
     /// Compiles `graph` (no `Op::Grad` left) for `bindings`.
     pub fn compile(graph: &Graph, bindings: &Bindings, opts: &Options) -> Result<Executable, RuntimeError> {
+        Self::build(graph, bindings, opts, false)
+    }
+
+    /// [`Executable::compile`], with a timestamp taken after every kernel (see
+    /// [`Executable::profile`]).
+    pub fn compile_profiled(graph: &Graph, bindings: &Bindings, opts: &Options) -> Result<Executable, RuntimeError> {
+        Self::build(graph, bindings, opts, true)
+    }
+
+    fn build(graph: &Graph, bindings: &Bindings, opts: &Options, profile: bool) -> Result<Executable, RuntimeError> {
         ir::verify(graph, ir::Expect { grads_expanded: true }).map_err(RuntimeError::Verify)?;
         let schedule = schedule::schedule(graph, bindings, opts.opt_level)?;
         let plan = memplan::plan(&schedule);
@@ -156,6 +166,7 @@ impl Executable {
             threads: opts.threads.max(1),
             verify: opts.verify,
             keep_clif: opts.keep_clif,
+            profile,
         };
         let code = codegen::compile(&schedule, &plan, &copts)?;
         let sig = signature(graph, bindings, &schedule)?;
@@ -167,6 +178,20 @@ impl Executable {
             sig,
             stats,
         })
+    }
+
+    /// Seconds spent in each kernel during the calls this thread made since the last
+    /// `profile` (zeros unless made by [`Executable::compile_profiled`]), summed over calls.
+    pub fn profile(&self) -> Vec<f64> {
+        let mut t = vec![0.0; self.schedule.kernels.len()];
+        let mut last = None;
+        for (k, at) in crate::kernels::profile::take_ticks() {
+            if let (Some(prev), Some(slot)) = (last, t.get_mut(k)) {
+                *slot += at.duration_since(prev).as_secs_f64();
+            }
+            last = Some(at);
+        }
+        t
     }
 
     /// Counts for `--stats`.

@@ -11,6 +11,10 @@
 //! - `mse(a, b)` = `mean((a - b) ^ 2)`.
 //! - `gelu(a)` = `0.5 * a * (1 + tanh(sqrt(2/pi) * (a + 0.044715 * a^3)))`.
 //! - `[K] @ [K,P]`, `[M,K] @ [K]` and `[K] @ [K]` reshape the vectors to matrices and back.
+//!
+//! nnc extensions (docs/language-notes.md), one primitive each, so that every primitive
+//! has a surface form and a differentiated graph prints back as a model (`--emit grad-nn`):
+//! `step`, `sign`, `greater_eq`, `one_hot`, `broadcast_to`, `argmax_mask`.
 
 use super::lower::{Lowerer, Scope, Val};
 use super::types;
@@ -28,6 +32,7 @@ pub(super) enum Builtin {
     Gelu,
     Maximum,
     Minimum,
+    GreaterEq,
     Reduce(Reduction),
     Softmax,
     LogSoftmax,
@@ -36,6 +41,9 @@ pub(super) enum Builtin {
     Reshape,
     Transpose,
     Grad,
+    OneHot,
+    BroadcastTo,
+    ArgMaxMask,
 }
 
 /// The reductions of the language (`mean` is a sum scaled afterwards).
@@ -56,6 +64,8 @@ enum P {
     Opt(&'static str),
     /// A bracketed shape, required, positional only.
     ShapeList,
+    /// A dimension (an integer, a size variable or a product), required, positional only.
+    Dimension,
 }
 
 const ONE: &[P] = &[P::Tensor];
@@ -90,6 +100,13 @@ const TABLE: &[(&str, Builtin, &[P])] = &[
     ("reshape", Builtin::Reshape, &[P::Tensor, P::ShapeList]),
     ("transpose", Builtin::Transpose, ONE),
     ("grad", Builtin::Grad, TWO),
+    // nnc extensions
+    ("step", Builtin::Map(Unary::Step), ONE),
+    ("sign", Builtin::Map(Unary::Sign), ONE),
+    ("greater_eq", Builtin::GreaterEq, TWO),
+    ("one_hot", Builtin::OneHot, &[P::Tensor, P::Dimension]),
+    ("broadcast_to", Builtin::BroadcastTo, &[P::Tensor, P::ShapeList]),
+    ("argmax_mask", Builtin::ArgMaxMask, &[P::Tensor, P::Opt("axis")]),
 ];
 
 /// The built-in called `name`.
@@ -110,9 +127,10 @@ fn entry(b: Builtin) -> (&'static str, &'static [P]) {
         .expect("every built-in is in the table")
 }
 
-/// The position of a built-in's shape-list argument (whose names are size variables).
-pub(super) fn shape_argument(b: Builtin) -> Option<usize> {
-    entry(b).1.iter().position(|p| *p == P::ShapeList)
+/// Whether argument `i` of a built-in is a shape list or a dimension, whose names are
+/// size variables rather than values.
+pub(super) fn is_size_argument(b: Builtin, i: usize) -> bool {
+    matches!(entry(b).1.get(i), Some(P::ShapeList | P::Dimension))
 }
 
 /// Matches call arguments to the built-in's parameters: positional first, then options by
@@ -212,7 +230,7 @@ pub(super) fn lower(lw: &mut Lowerer, b: Builtin, args: &[Option<&Expr>], span: 
     for (i, (p, a)) in params.iter().zip(args).enumerate() {
         if let (P::Tensor, Some(e)) = (p, a) {
             // Labels are the one place an i32 tensor is welcome.
-            let labels = b == Builtin::CrossEntropy && i == 1;
+            let labels = (b == Builtin::CrossEntropy && i == 1) || (b == Builtin::OneHot && i == 0);
             match lw.expr(e, scope) {
                 Some(id) if labels || lw.g.dtype(id) == DType::F32 => tensors.push(id),
                 Some(id) => {
@@ -304,7 +322,42 @@ fn expand(lw: &mut Lowerer, b: Builtin, t: &[NodeId], args: &[Option<&Expr>], sp
         }
         Builtin::Transpose => transpose(lw, t[0], span, name),
         Builtin::Grad => grad(lw, t[0], t[1], span, (arg(0), arg(1))),
+        Builtin::GreaterEq => lw.node(Op::Binary(Binary::GreaterEq), t, span, name),
+        Builtin::OneHot => one_hot(lw, t[0], arg(0), arg(1), span),
+        Builtin::BroadcastTo => {
+            let list = arg(1).expect("bind checked the shape argument");
+            let to = lw.shape_list(list)?;
+            let from = lw.shape(t[0]);
+            if !crate::ir::broadcasts_to(&from, &to) {
+                return lw.report_none(
+                    Diagnostic::error(span, format!("cannot broadcast {from} to {to}"))
+                        .with_label("shapes align on the right; only dimensions of 1 (or missing ones) stretch"),
+                );
+            }
+            lw.node(Op::BroadcastTo(to), &[t[0]], span, name)
+        }
+        Builtin::ArgMaxMask => {
+            let shape = lw.shape(t[0]);
+            let axes = match arg(1) {
+                Some(e) => vec![lw.axis(e, scope, &shape, name)?],
+                None => (0..shape.rank()).collect(),
+            };
+            lw.node(Op::ArgMaxMask { axes }, &[t[0]], span, name)
+        }
     }
+}
+
+/// `one_hot(labels, C)`: f32 `[.., C]` from i32 labels `[..]`.
+fn one_hot(lw: &mut Lowerer, labels: NodeId, expr: Option<&Expr>, classes: Option<&Expr>, span: Span) -> Val {
+    if lw.g.dtype(labels) != DType::I32 {
+        let lspan = expr.map_or(span, |e| e.span);
+        return lw.report_none(
+            Diagnostic::error(lspan, "`one_hot` needs i32 labels, found an f32 tensor")
+                .with_label(format!("this is {}", lw.g.node(labels).ty)),
+        );
+    }
+    let classes = lw.dimension(classes.expect("bind checked the class count"))?;
+    lw.node(Op::OneHot { classes }, &[labels], span, "one_hot")
 }
 
 fn count(s: &Shape) -> String {

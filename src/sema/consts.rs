@@ -217,6 +217,54 @@ impl Lowerer<'_> {
         }
     }
 
+    /// A dimension argument (`one_hot`'s class count): a positive integer, a size
+    /// variable, or a product of them.
+    pub(super) fn dimension(&mut self, e: &Expr) -> Option<Dim> {
+        self.known_dim(e)
+    }
+
+    /// A bracketed shape without `-1` (`broadcast_to`'s target).
+    pub(super) fn shape_list(&mut self, list: &Expr) -> Option<Shape> {
+        let ExprKind::List(items) = &list.kind else {
+            return self.report_none(
+                Diagnostic::error(list.span, "the shape is a bracketed list, e.g. [N, 10]")
+                    .with_label("not a shape list"),
+            );
+        };
+        let mut dims = Vec::with_capacity(items.len());
+        for item in items {
+            dims.push(self.known_dim(item)?);
+        }
+        Some(Shape(dims))
+    }
+
+    /// The dimension a divisor or value stands for when it is written with size variables
+    /// (`N`, `N * 784`): names that are not values of the scope but size variables of the
+    /// model, integer literals, and products of them, with at least one variable.
+    pub(super) fn size_expr(&self, e: &Expr, scope: &Scope) -> Option<Dim> {
+        let (d, vars) = self.size_factors(e, scope)?;
+        (vars > 0).then_some(d)
+    }
+
+    fn size_factors(&self, e: &Expr, scope: &Scope) -> Option<(Dim, usize)> {
+        match &e.kind {
+            ExprKind::Name(n) if self.is_size_var(n, scope) => Some((Dim::var(n), 1)),
+            ExprKind::Number { value, int: true } if *value >= 1.0 && *value <= 9_007_199_254_740_992.0 => {
+                Some((Dim::lit(*value as u64), 0))
+            }
+            ExprKind::Chain { first, rest } if rest.iter().all(|l| l.op == BinOp::Mul) => {
+                let (mut acc, mut vars) = self.size_factors(first, scope)?;
+                for l in rest {
+                    let (d, v) = self.size_factors(&l.rhs, scope)?;
+                    acc = acc.checked_mul(&d)?;
+                    vars += v;
+                }
+                Some((acc, vars))
+            }
+            _ => None,
+        }
+    }
+
     fn known_dim(&mut self, e: &Expr) -> Option<Dim> {
         match self.dim_spec(e)? {
             DimSpec::Known(d) => Some(d),

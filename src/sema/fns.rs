@@ -202,10 +202,11 @@ impl BodyCheck<'_, '_, '_> {
             }
             ExprKind::Call { callee, args } => {
                 self.callee(callee, args, f);
-                let shape_arg = builtins::lookup(&callee.name).and_then(builtins::shape_argument);
+                let builtin = builtins::lookup(&callee.name);
                 for (i, a) in args.iter().enumerate() {
                     // The names in a reshape's bracket list are size variables, not values.
-                    if shape_arg != Some(i) || a.keyword.is_some() {
+                    let sizes = builtin.is_some_and(|b| builtins::is_size_argument(b, i));
+                    if !sizes || a.keyword.is_some() {
                         self.expr(&a.value, scope, f);
                     }
                 }

@@ -256,15 +256,58 @@ impl Lowerer<'_> {
         let mut acc = self.expr(first, scope);
         let mut left_span = first.span;
         for link in rest {
-            let rhs = self.expr(&link.rhs, scope);
             let span = left_span.to(link.rhs.span);
-            acc = match (acc, rhs) {
-                (Some(a), Some(b)) => self.binary(link.op, a, b, span, (left_span, link.rhs.span)),
-                _ => None,
-            };
+            acc = self.link(acc, link, scope, (left_span, span));
             left_span = span;
         }
         acc
+    }
+
+    /// `acc op rhs`; `spans` are the left operand's and the whole expression's.
+    fn link(&mut self, acc: Val, link: &ChainLink, scope: &Scope, spans: (Span, Span)) -> Val {
+        if link.op == BinOp::Div {
+            if let Some(d) = self.size_expr(&link.rhs, scope) {
+                return self.divide_by_size(acc?, d, spans, link.rhs.span);
+            }
+        }
+        let rhs = self.expr(&link.rhs, scope);
+        self.binary(link.op, acc?, rhs?, spans.1, (spans.0, link.rhs.span))
+    }
+
+    /// `a / S` for a size expression `S` (nnc extension): a constant `c / S` is the exact
+    /// constant `Const{c, per: S}` (the form `mean` lowers to); any other value is divided
+    /// by the value of `S`. `spans` are the left operand's and the whole expression's.
+    fn divide_by_size(&mut self, a: NodeId, d: ir::Dim, spans: (Span, Span), dspan: Span) -> Val {
+        let span = spans.1;
+        if let Op::Const { value, per } = &self.g.node(a).op {
+            let Some(per) = per.checked_mul(&d) else {
+                return self.report_none(Diagnostic::error(span, "this divisor is too large"));
+            };
+            let value = value.0;
+            return Some(self.constant_per(value, per, span));
+        }
+        let s = self.size_value(d, dspan)?;
+        self.binary(BinOp::Div, a, s, span, (spans.0, dspan))
+    }
+
+    /// The value of a size expression as an f32 scalar: the sum of a vector of ones of
+    /// that length (exact up to 2^24).
+    pub(super) fn size_value(&mut self, d: ir::Dim, span: Span) -> Val {
+        let one = self.constant(1.0, span);
+        let ones = self.node(Op::BroadcastTo(Shape(vec![d])), &[one], span, "a size variable")?;
+        let sum = Op::Reduce {
+            kind: ir::Reduce::Sum,
+            axes: vec![0],
+        };
+        self.node(sum, &[ones], span, "a size variable")
+    }
+
+    /// Whether `name` is a size variable of the model, not shadowed by a value (size
+    /// variables are values only in the model's own statements, not in `fn` bodies).
+    pub(super) fn is_size_var(&self, name: &str, scope: &Scope) -> bool {
+        matches!(scope, Scope::Model)
+            && self.name_value(name, scope).is_none()
+            && self.g.size_vars().iter().any(|v| &**v == name)
     }
 
     fn binary(&mut self, op: BinOp, a: NodeId, b: NodeId, span: Span, operands: (Span, Span)) -> Val {
@@ -311,6 +354,9 @@ impl Lowerer<'_> {
     fn lookup(&mut self, name: &str, span: Span, scope: &Scope) -> Val {
         if let Some(v) = self.name_value(name, scope) {
             return v;
+        }
+        if self.is_size_var(name, scope) {
+            return self.size_value(ir::Dim::var(name), span);
         }
         if builtins::lookup(name).is_some() || self.fns.get(name).is_some() {
             return self.report_none(

@@ -163,7 +163,7 @@ impl Builder<'_> {
         let la = self
             .layouts
             .get(&a)
-            .ok_or_else(|| internal("a view of a node without a buffer"))?;
+            .ok_or_else(|| internal(&format!("view {} of node {} without a buffer", n.index(), a.index())))?;
         match &self.g.node(n).op {
             Op::Reshape(_) => {
                 if !is_contiguous(self.shape(a), &la.strides) {

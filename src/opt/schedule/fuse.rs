@@ -215,7 +215,9 @@ impl Fuser<'_> {
                     .filter(|&gi| self.group(gi).members.len() < MAX_GROUP_NODES);
                 match common {
                     Some(gi) if !expanded => {
-                        self.groups[gi].as_mut().map(|grp| grp.members.push(n));
+                        if let Some(grp) = self.groups[gi].as_mut() {
+                            grp.members.push(n);
+                        }
                         Role::Inline(gi)
                     }
                     _ if self.is_duplicable(n) => Role::Inline(EVERYWHERE),
@@ -236,7 +238,8 @@ impl Fuser<'_> {
     fn new_group(&mut self, n: NodeId) -> Role {
         let kind = match self.op(n) {
             Op::MatMul { .. } => GroupKind::MatMul,
-            Op::Reshape(_) | Op::Transpose => GroupKind::Copy,
+            Op::Transpose => GroupKind::Copy,
+            Op::Reshape(_) if !self.is_unit_reshape(n) => GroupKind::Copy,
             Op::Reduce { axes, .. } | Op::ArgMaxMask { axes } => {
                 let space = self.shape[&self.g.args(n)[0]].clone();
                 let reduced = (0..space.len()).map(|k| axes.contains(&k)).collect();
@@ -390,6 +393,32 @@ impl Fuser<'_> {
         }
     }
 
+    /// The groups whose buffers `members` read through a view (which needs the whole
+    /// buffer written before the read).
+    fn view_reads(&self, members: &HashSet<NodeId>) -> BTreeSet<usize> {
+        let mut out = BTreeSet::new();
+        let mut stack: Vec<(NodeId, bool)> = members
+            .iter()
+            .flat_map(|&m| self.g.args(m))
+            .map(|a| (a, false))
+            .collect();
+        let mut seen = HashSet::new();
+        while let Some((a, via_view)) = stack.pop() {
+            if !seen.insert((a, via_view)) {
+                continue;
+            }
+            match self.role[&a] {
+                Role::Stored(gi) if via_view => {
+                    out.insert(gi);
+                }
+                Role::View => stack.extend(self.g.args(a).into_iter().map(|x| (x, true))),
+                Role::Inline(EVERYWHERE) => stack.extend(self.g.args(a).into_iter().map(|x| (x, via_view))),
+                _ => {}
+            }
+        }
+        out
+    }
+
     fn edges(&mut self) {
         let n = self.groups.len();
         self.succ = vec![BTreeSet::new(); n];
@@ -462,6 +491,12 @@ impl Fuser<'_> {
         }
         let stored: Vec<NodeId> = ga.stored.iter().chain(&gb.stored).copied().collect();
         let members: HashSet<NodeId> = ga.members.iter().chain(&gb.members).copied().collect();
+        // A view reads its operand's buffer, so it must be complete: no group reads
+        // what it stores itself through a view.
+        let through_views = self.view_reads(&members);
+        if through_views.contains(&a) || through_views.contains(&b) {
+            return false;
+        }
         if !self.maps_ok(&stored, &members, &space, &reduced) || self.path_between(a, b) || self.path_between(b, a) {
             return false;
         }
@@ -604,8 +639,8 @@ impl Fuser<'_> {
                 _ => None,
             })
             .collect();
-        for gi in 0..self.groups.len() {
-            let Some(grp) = &self.groups[gi] else { continue };
+        for (gi, grp) in self.groups.iter().enumerate() {
+            let Some(grp) = grp else { continue };
             let mut stack: Vec<NodeId> = grp.members.iter().flat_map(|&m| self.g.args(m)).collect();
             let mut seen = HashSet::new();
             while let Some(a) = stack.pop() {

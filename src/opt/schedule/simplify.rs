@@ -21,6 +21,12 @@ pub(crate) fn inner_exprs(l: &LoopKernel) -> Vec<bool> {
     inner
 }
 
+/// Whether a store runs inside the reduction loops: its value or its destination varies
+/// over a reduced axis (a value constant along them may still fill a full-space buffer).
+pub(crate) fn store_is_inner(l: &LoopKernel, inner: &[bool], s: &super::Store) -> bool {
+    inner[s.value] || s.dst.strides.iter().zip(&l.reduced).any(|(&st, &r)| r && st != 0)
+}
+
 fn for_each_access(l: &mut LoopKernel, mut f: impl FnMut(&mut Access)) {
     for e in &mut l.exprs {
         if let Expr::Load(a) | Expr::OneHot { label: a, .. } = e {
@@ -173,11 +179,22 @@ fn check_loop(l: &LoopKernel, buffers: &[Buffer]) -> Result<(), ScheduleError> {
             _ => {}
         }
     }
+    // A kernel reads what it writes only element for element (an in-place update):
+    // anything else would read values the same kernel has or has not written yet.
+    for s in &l.stores {
+        for e in &l.exprs {
+            if let Expr::Load(a) = e {
+                if a.buf == s.dst.buf && (a.offset != s.dst.offset || a.strides != s.dst.strides) {
+                    return Err(oob("a kernel reads a buffer it writes at other elements"));
+                }
+            }
+        }
+    }
     for s in &l.stores {
         if s.value >= l.exprs.len() {
             return Err(oob("a store of a missing value"));
         }
-        check(&s.dst, inner[s.value], DType::F32, true)?;
+        check(&s.dst, store_is_inner(l, &inner, s), DType::F32, true)?;
     }
     Ok(())
 }
