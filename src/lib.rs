@@ -115,6 +115,7 @@ pub mod api;
 pub mod autodiff;
 pub mod codegen;
 pub mod diag;
+pub mod fit;
 pub mod interp;
 pub mod io;
 pub mod ir;

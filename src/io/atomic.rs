@@ -98,6 +98,20 @@ impl LineLog {
         }
     }
 
+    /// A log that starts with `lines` already in it (e.g. the epochs of a resumed run),
+    /// written together with the first append.
+    pub fn with_lines<S: AsRef<str>>(path: impl Into<PathBuf>, lines: &[S]) -> LineLog {
+        let mut text = String::new();
+        for l in lines {
+            text.push_str(l.as_ref().trim_end_matches('\n'));
+            text.push('\n');
+        }
+        LineLog {
+            path: path.into(),
+            text,
+        }
+    }
+
     /// The file this log writes.
     pub fn path(&self) -> &Path {
         &self.path

@@ -165,6 +165,21 @@ fn type_text(d: &Decl<'_>) -> String {
     .to_string()
 }
 
+/// The `format` metadata value that marks a training checkpoint (see [`is_checkpoint`]).
+pub const CHECKPOINT_FORMAT: &str = "nnc.checkpoint";
+
+/// Whether a safetensors file image is a training checkpoint: its `__metadata__` has
+/// `format` = [`CHECKPOINT_FORMAT`]. Besides the params (by name) a checkpoint holds the
+/// optimiser state, whose names always contain a `.` (`adam.m.W1`), which a param name
+/// never does; loaders of params skip those tensors, so a checkpoint serves as a params file.
+pub fn is_checkpoint(bytes: &[u8], path: &Path) -> Result<bool, IoError> {
+    let meta = super::tensors::metadata_of(bytes, path)?;
+    Ok(meta.get("format").map(String::as_str) == Some(CHECKPOINT_FORMAT))
+}
+
+/// How errors call a params file's tensors; also selects the checkpoint rule.
+const PARAM: &str = "a param";
+
 /// Converts and shape-checks the declared tensors of one file, in declaration order.
 fn load_against(
     path: &Path,
@@ -173,7 +188,10 @@ fn load_against(
     what: &'static str,
     sizes: &mut SizeCheck,
 ) -> Result<Vec<Tensor>, IoError> {
-    let raw = parse_safetensors(bytes, path)?;
+    let mut raw = parse_safetensors(bytes, path)?;
+    if what == PARAM && is_checkpoint(bytes, path)? {
+        raw.retain(|name, _| !name.contains('.'));
+    }
     check_names(path, &raw, decls, what)?;
     let mut out = Vec::with_capacity(decls.len());
     for d in decls {
@@ -229,7 +247,7 @@ pub fn load_params(path: impl AsRef<Path>, graph: &Graph) -> Result<Vec<Tensor>,
 pub fn load_params_with(path: impl AsRef<Path>, graph: &Graph, known: &Bindings) -> Result<Vec<Tensor>, IoError> {
     let path = path.as_ref();
     let mut sizes = SizeCheck::with(known.clone());
-    let t = load_against(path, &read_file(path)?, &param_decls(graph), "a param", &mut sizes)?;
+    let t = load_against(path, &read_file(path)?, &param_decls(graph), PARAM, &mut sizes)?;
     sizes.finish()?;
     Ok(t)
 }
@@ -253,13 +271,7 @@ pub fn load_run(graph: &Graph, inputs: impl AsRef<Path>, params: Option<&Path>) 
     let mut sizes = SizeCheck::new();
     let inputs = load_against(ipath, &read_file(ipath)?, &input_decls(graph), "an input", &mut sizes)?;
     let params = match params {
-        Some(p) => Some(load_against(
-            p,
-            &read_file(p)?,
-            &param_decls(graph),
-            "a param",
-            &mut sizes,
-        )?),
+        Some(p) => Some(load_against(p, &read_file(p)?, &param_decls(graph), PARAM, &mut sizes)?),
         None => None,
     };
     let bindings = sizes.finish()?;
@@ -274,13 +286,7 @@ pub fn load_run(graph: &Graph, inputs: impl AsRef<Path>, params: Option<&Path>) 
 pub fn load_params_only(graph: &Graph, params: Option<&Path>) -> Result<Loaded, IoError> {
     let mut sizes = SizeCheck::new();
     let params = match params {
-        Some(p) => Some(load_against(
-            p,
-            &read_file(p)?,
-            &param_decls(graph),
-            "a param",
-            &mut sizes,
-        )?),
+        Some(p) => Some(load_against(p, &read_file(p)?, &param_decls(graph), PARAM, &mut sizes)?),
         None => None,
     };
     let bindings = sizes.finish()?;

@@ -13,11 +13,15 @@ mod init;
 mod tensors;
 
 pub use atomic::{write_atomic, LineLog};
-pub use check::{load_inputs, load_params, load_params_only, load_params_with, load_run, Loaded, SizeCheck};
+pub use check::{
+    is_checkpoint, load_inputs, load_params, load_params_only, load_params_with, load_run, Loaded, SizeCheck,
+    CHECKPOINT_FORMAT,
+};
 pub use dataset::Dataset;
 pub use error::IoError;
 pub use idx::{load_mnist_dir, read_idx, read_idx_bytes, IdxArray, Split};
 pub use init::{fans, init_param, init_params, param_rng};
 pub use tensors::{
-    convert, encode_tensors, parse_safetensors, read_tensors, read_tensors_bytes, write_tensors, RawTensor,
+    convert, encode_tensors, metadata_of, parse_safetensors, read_metadata, read_tensors, read_tensors_bytes,
+    write_tensors, write_tensors_with_metadata, RawTensor,
 };

@@ -4,7 +4,8 @@
 //! Layout: an 8-byte little-endian header length `n`, `n` bytes of JSON mapping each
 //! tensor name to `{"dtype", "shape", "data_offsets": [begin, end]}` (offsets relative to
 //! the data section, which follows the header), then the data, row-major little-endian.
-//! An optional `"__metadata__"` entry (string to string) is ignored on reading.
+//! An optional `"__metadata__"` entry (string to string) is ignored by the tensor readers;
+//! [`read_metadata`] returns it and [`write_tensors_with_metadata`] writes it.
 
 use super::atomic::write_atomic;
 use super::IoError;
@@ -59,6 +60,30 @@ pub fn parse_safetensors<'a>(bytes: &'a [u8], path: &Path) -> Result<BTreeMap<St
     }
     check_coverage(ranges, data.len()).map_err(bad)?;
     Ok(tensors)
+}
+
+/// The `__metadata__` entry of a safetensors file (empty when it has none). Only the
+/// header is read; the tensors are not checked.
+pub fn read_metadata(path: impl AsRef<Path>) -> Result<BTreeMap<String, String>, IoError> {
+    let path = path.as_ref();
+    metadata_of(&read_file(path)?, path)
+}
+
+/// [`read_metadata`] on a file image in memory; `path` only labels errors.
+pub fn metadata_of(bytes: &[u8], path: &Path) -> Result<BTreeMap<String, String>, IoError> {
+    let bad = |reason: String| IoError::Format {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let (header, _) = split_header(bytes).map_err(bad)?;
+    let mut entries: BTreeMap<String, Value> =
+        serde_json::from_slice(header).map_err(|e| bad(format!("the header is not a JSON object: {e}")))?;
+    match entries.remove("__metadata__") {
+        None | Some(Value::Null) => Ok(BTreeMap::new()),
+        Some(m) => {
+            serde_json::from_value(m).map_err(|_| bad("`__metadata__` is not a map of strings to strings".into()))
+        }
+    }
 }
 
 /// Splits the file image into the JSON header and the data section.
@@ -264,8 +289,18 @@ pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, IoError> {
 /// i32 as `I32`, little-endian, row-major, scalars with shape `[]`, data in name order.
 /// Names must be distinct. On any error the previous file at `path` is intact.
 pub fn write_tensors<S: AsRef<str>>(path: impl AsRef<Path>, tensors: &[(S, &Tensor)]) -> Result<(), IoError> {
+    write_tensors_with_metadata(path, tensors, &BTreeMap::new())
+}
+
+/// [`write_tensors`] with a `__metadata__` header entry (omitted when `metadata` is
+/// empty), as checkpoints use it.
+pub fn write_tensors_with_metadata<S: AsRef<str>>(
+    path: impl AsRef<Path>,
+    tensors: &[(S, &Tensor)],
+    metadata: &BTreeMap<String, String>,
+) -> Result<(), IoError> {
     let path = path.as_ref();
-    let (header, order) = encode_header(tensors).map_err(|reason| IoError::Write {
+    let (header, order) = encode_header(tensors, metadata).map_err(|reason| IoError::Write {
         path: path.to_path_buf(),
         source: std::io::Error::new(std::io::ErrorKind::InvalidInput, reason),
     })?;
@@ -284,7 +319,7 @@ pub fn encode_tensors<S: AsRef<str>>(tensors: &[(S, &Tensor)]) -> Result<Vec<u8>
         path: PathBuf::from(BYTES_PATH),
         source: std::io::Error::new(std::io::ErrorKind::InvalidInput, reason),
     };
-    let (header, order) = encode_header(tensors).map_err(bad)?;
+    let (header, order) = encode_header(tensors, &BTreeMap::new()).map_err(bad)?;
     let mut out = header;
     for t in order {
         write_data(&mut out, t).map_err(|e| bad(e.to_string()))?;
@@ -293,7 +328,10 @@ pub fn encode_tensors<S: AsRef<str>>(tensors: &[(S, &Tensor)]) -> Result<Vec<u8>
 }
 
 /// The length-prefixed, space-padded JSON header and the tensors in data order.
-fn encode_header<'t, S: AsRef<str>>(tensors: &[(S, &'t Tensor)]) -> Result<(Vec<u8>, Vec<&'t Tensor>), String> {
+fn encode_header<'t, S: AsRef<str>>(
+    tensors: &[(S, &'t Tensor)],
+    metadata: &BTreeMap<String, String>,
+) -> Result<(Vec<u8>, Vec<&'t Tensor>), String> {
     let mut sorted: BTreeMap<&str, &Tensor> = BTreeMap::new();
     for (name, t) in tensors {
         let name = name.as_ref();
@@ -312,6 +350,9 @@ fn encode_header<'t, S: AsRef<str>>(tensors: &[(S, &'t Tensor)]) -> Result<(Vec<
         }
     }
     let mut map = serde_json::Map::new();
+    if !metadata.is_empty() {
+        map.insert("__metadata__".to_string(), serde_json::json!(metadata));
+    }
     let mut offset = 0usize;
     for (name, t) in &sorted {
         let (dtype, end) = match &t.data {
