@@ -1,6 +1,6 @@
 //! Conformance cases built by hand in IR (as the front end will lower them), evaluated
 //! by the interpreter in f32 and f64 with gradients from `autodiff`, against the values
-//! of an independent float64 implementation in `tests/fixtures/conformance/`.
+//! of an independent float64 implementation in `tests/conformance/`.
 
 mod grad_util;
 

@@ -384,7 +384,7 @@ pub fn load_expected(path: &std::path::Path) -> std::collections::BTreeMap<Strin
 
 pub fn fixture_dir(case: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/conformance")
+        .join("tests/conformance")
         .join(case)
 }
 
