@@ -82,7 +82,7 @@ impl Dim {
 
     /// `self / other` when it is an exact monomial, as a reshape's `-1` needs.
     pub fn exact_div(&self, other: &Dim) -> Option<Dim> {
-        if other.coef == 0 || self.coef % other.coef != 0 {
+        if other.coef == 0 || !self.coef.is_multiple_of(other.coef) {
             return None;
         }
         let mut vars: BTreeMap<Arc<str>, u32> = self.vars.iter().cloned().collect();
