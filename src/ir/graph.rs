@@ -350,7 +350,9 @@ impl Graph {
             .node_indices()
             .filter(|n| !live[n.index()] && !matches!(self.g[*n].op, Op::Input(_) | Op::Param(_)))
             .collect();
-        for &n in &dead {
+        // Newest first: petgraph unlinks each edge by walking its endpoints' edge lists from
+        // the newest edge, so oldest-first is quadratic in the fan-out of a shared operand.
+        for &n in dead.iter().rev() {
             self.g.remove_node(n);
         }
         dead.len()
