@@ -61,7 +61,11 @@ fn run_refuses_a_param_that_the_inputs_make_huge_before_allocating_it() {
     // no elements, but D = 131072 makes W 64 GiB
     write(Path::new(&i), &[("x", Tensor::f32(vec![0, 131072], vec![]))]);
     let r = nnc(&["run", &f.path("m.nn"), "--inputs", &i]).fails(1);
-    assert!(r.stderr.contains("memory limit") && r.stderr.contains("D=131072"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("memory limit") && r.stderr.contains("D=131072"),
+        "{}",
+        r.stderr
+    );
     let r = nnc(&["run", &f.path("m.nn"), "--inputs", &i, "--grad", "--interp"]).fails(1);
     assert!(r.stderr.contains("memory limit"), "{}", r.stderr);
 }
@@ -93,7 +97,16 @@ fn run_refuses_sizes_whose_element_count_overflows() {
 #[test]
 fn bench_refuses_over_the_memory_limit_with_the_size_needed() {
     let f = Fixture::new(MLP);
-    let base = ["bench", &f.path("m.nn"), "--batch", "8", "--steps", "1", "--warmup", "0"];
+    let base = [
+        "bench",
+        &f.path("m.nn"),
+        "--batch",
+        "8",
+        "--steps",
+        "1",
+        "--warmup",
+        "0",
+    ];
     let mut args: Vec<&str> = base.to_vec();
     args.extend(["--sizes", "D=4", "--memory-limit", "256"]);
     let r = nnc(&args).fails(1);
@@ -156,9 +169,21 @@ fn a_failed_run_keeps_the_previous_out_file() {
             ("y", Tensor::i32(vec![2], vec![0, 1])),
         ],
     );
-    nnc(&["run", &f.path("m.nn"), "--inputs", &bad, "--out", &out, "--check-finite"]).fails(1);
+    nnc(&[
+        "run",
+        &f.path("m.nn"),
+        "--inputs",
+        &bad,
+        "--out",
+        &out,
+        "--check-finite",
+    ])
+    .fails(1);
     assert_eq!(std::fs::read(&out).unwrap(), before);
-    assert_eq!(f.listing(), ["bad.safetensors", "i.safetensors", "m.nn", "o.safetensors"]);
+    assert_eq!(
+        f.listing(),
+        ["bad.safetensors", "i.safetensors", "m.nn", "o.safetensors"]
+    );
 }
 
 #[test]
@@ -170,7 +195,15 @@ fn init_out_failures_keep_the_previous_file() {
     // an unbound size variable, then a missing directory
     let r = nnc(&["init", &f.path("m.nn"), "--seed", "3", "--out", &out]).fails(1);
     assert!(r.stderr.contains("--sizes D="), "{}", r.stderr);
-    nnc(&["init", &f.path("m.nn"), "--sizes", "D=4", "--out", &f.path("missing/p.safetensors")]).fails(1);
+    nnc(&[
+        "init",
+        &f.path("m.nn"),
+        "--sizes",
+        "D=4",
+        "--out",
+        &f.path("missing/p.safetensors"),
+    ])
+    .fails(1);
     assert_eq!(std::fs::read(&out).unwrap(), before);
     assert_eq!(f.listing(), ["m.nn", "p.safetensors"]);
 }
@@ -230,6 +263,30 @@ fn check_finite_names_the_backward_pass_inside_an_inlined_fn() {
         assert!(
             r.stderr.contains("backward") && r.stderr.contains("m.nn:3:5") && r.stderr.contains("sqrt(a) + 1"),
             "{backend:?}: {}",
+            r.stderr
+        );
+    }
+}
+
+#[test]
+fn check_finite_names_the_forward_value_before_a_backward_one_scheduled_earlier() {
+    // d/dx log(x) = 1/x needs only x, so the backward `div` may be evaluated before the
+    // forward `log`; at x = 0 both are infinite, and the forward one is the cause.
+    let f = Fixture::new(
+        "model m {\n    input x: [N]\n    param w: [N] = ones\n    let b = log(x * w)\n    loss = sum(b)\n}\n",
+    );
+    let i = f.path("i.safetensors");
+    write(Path::new(&i), &[("x", Tensor::f32(vec![2], vec![1.0, 0.0]))]);
+    for extra in [&["--grad"][..], &["--grad", "--interp"][..]] {
+        let mut args = vec!["run", &f.path("m.nn"), "--inputs", &i, "--check-finite"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>();
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let r = nnc(&args).fails(1);
+        assert!(
+            r.stderr.contains("`log` in the forward pass at") && r.stderr.contains("m.nn:4:13"),
+            "{}",
             r.stderr
         );
     }

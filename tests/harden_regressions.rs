@@ -23,7 +23,12 @@ fn root() -> &'static Path {
 
 fn files(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_file()).collect())
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.is_file())
+                .collect()
+        })
         .unwrap_or_default();
     v.sort();
     v
@@ -75,15 +80,28 @@ fn seed_corpus() {
         .map(|e| e.unwrap().path())
         .collect();
     let mut models: Vec<PathBuf> = dirs.iter().map(|d| d.join("model.nn")).filter(|p| p.exists()).collect();
-    models.extend(files(&root().join("examples")).into_iter().filter(|p| p.extension().is_some_and(|e| e == "nn")));
+    models.extend(
+        files(&root().join("examples"))
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "nn")),
+    );
     let tensors: Vec<PathBuf> = dirs
         .iter()
         .flat_map(|d| files(d))
         .filter(|p| p.extension().is_some_and(|e| e == "safetensors"))
         .collect();
-    assert!(models.len() > 20 && tensors.len() > 40, "{} models, {} tensor files", models.len(), tensors.len());
+    assert!(
+        models.len() > 20 && tensors.len() > 40,
+        "{} models, {} tensor files",
+        models.len(),
+        tensors.len()
+    );
     for (name, target) in TARGETS {
-        let inputs = if matches!(name, "tensors" | "inputs") { &tensors } else { &models };
+        let inputs = if matches!(name, "tensors" | "inputs") {
+            &tensors
+        } else {
+            &models
+        };
         replay_all(name, target, inputs);
     }
 }

@@ -219,7 +219,21 @@ impl Function {
     pub fn locate_non_finite(&self, inputs: &[Tensor], params: &[Tensor]) -> Result<Option<NonFinite>, Error> {
         let g = &self.inner.reference;
         let values = crate::interp::eval_nodes::<f32>(g, &Bindings::new(), inputs, params)?;
-        let Some(id) = crate::interp::first_non_finite(&values) else {
+        // Forward before backward before update: a backward node can come earlier in the
+        // schedule than the forward node that went wrong (`1/x` of `log(x)` at x = 0).
+        let phases = [
+            crate::ir::Phase::Forward,
+            crate::ir::Phase::Backward,
+            crate::ir::Phase::Update,
+        ];
+        let first = phases.iter().find_map(|&phase| {
+            values
+                .order
+                .iter()
+                .copied()
+                .find(|&n| g.node(n).origin.phase == phase && values.get(n).is_some_and(|v| !v.all_finite()))
+        });
+        let Some(id) = first.or_else(|| crate::interp::first_non_finite(&values)) else {
             return Ok(None);
         };
         let node = g.node(id);

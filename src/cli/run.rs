@@ -60,7 +60,11 @@ fn evaluate(args: &RunArgs) -> Result<(), Error> {
     };
     // The memory limit before the params are allocated: an inputs file can bind a size
     // variable that makes a param of many gigabytes.
-    if model.size_vars().iter().all(|v| loaded.bindings.contains_key(v.as_str())) {
+    if model
+        .size_vars()
+        .iter()
+        .all(|v| loaded.bindings.contains_key(v.as_str()))
+    {
         function.instantiate(&loaded.bindings)?;
     }
     let params = match loaded.params {
