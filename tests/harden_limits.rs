@@ -159,3 +159,33 @@ fn huge_size_variables_are_refused_before_compiling() {
         }
     }
 }
+
+#[test]
+fn empty_tensors_with_huge_dimensions_do_not_loop_over_nothing() {
+    // [0, 2^40] needs no memory, so the memory limit lets it through; a transposed copy
+    // loops over the 2^40 axis outside the empty one unless empty kernels are skipped.
+    let src = "model m {\n input x: [N, D]\n param b: [N] = 0\n output y = x.T * 2 + b\n output s = sum(x, axis=1)\n loss = sum(x.T * x.T) + sum(b)\n}\n";
+    for backend in [nnc::Backend::Jit, nnc::Backend::Interpreter] {
+        empty_but_huge(src, backend);
+    }
+}
+
+fn empty_but_huge(src: &'static str, backend: nnc::Backend) {
+    let r = on_small_stack(move || {
+        let model = Model::from_source(src, "t.nn", None, Options { backend, ..Options::default() })?;
+        let x = nnc::Tensor::f32(vec![0, 1 << 40], vec![]);
+        let b = nnc::Tensor::f32(vec![0], vec![]);
+        let out = model.forward()?.call_tensors(&[x.clone()], &[b.clone()])?;
+        let grads = model.gradients(true)?.call_tensors(&[x], &[b])?;
+        Ok::<_, Error>((out, grads))
+    });
+    match r {
+        Ok((out, grads)) => {
+            assert_eq!(out.get("y").unwrap().shape, vec![1 << 40, 0]);
+            assert_eq!(out.get("s").unwrap().shape, vec![0]);
+            assert_eq!(grads.get("grad.x").unwrap().shape, vec![0, 1 << 40]);
+            assert_eq!(grads.loss, Some(0.0));
+        }
+        Err(e) => panic!("{e}"),
+    }
+}

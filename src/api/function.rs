@@ -164,7 +164,7 @@ impl Function {
         }
         let exe = match &self.inner.engine {
             Engine::Interpreter => {
-                let needed = caller + interpreter_bytes(&self.inner.reference, sizes)?;
+                let needed = caller.saturating_add(interpreter_bytes(&self.inner.reference, sizes)?);
                 if needed > limit {
                     return Err(over(needed));
                 }
@@ -172,7 +172,7 @@ impl Function {
             }
             Engine::Jit(p) => {
                 let exe = p.executable(sizes)?;
-                let needed = caller + exe.workspace_bytes() as u128;
+                let needed = caller.saturating_add(exe.workspace_bytes() as u128);
                 if needed > limit {
                     return Err(over(needed));
                 }
@@ -415,7 +415,7 @@ fn caller_bytes(g: &Graph, sizes: &Bindings) -> Result<u128, Error> {
         .chain(g.outputs.iter().map(|(_, id)| g.shape(*id)));
     let mut total = 0u128;
     for s in shapes {
-        total += shape_bytes(s, sizes)?;
+        total = total.saturating_add(shape_bytes(s, sizes)?);
     }
     Ok(total)
 }
@@ -424,7 +424,7 @@ fn caller_bytes(g: &Graph, sizes: &Bindings) -> Result<u128, Error> {
 fn interpreter_bytes(g: &Graph, sizes: &Bindings) -> Result<u128, Error> {
     let mut total = 0u128;
     for id in g.schedule() {
-        total += shape_bytes(g.shape(id), sizes)?;
+        total = total.saturating_add(shape_bytes(g.shape(id), sizes)?);
     }
     Ok(total)
 }
