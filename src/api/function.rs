@@ -184,7 +184,7 @@ impl Function {
             }
             Engine::Jit(p) => {
                 let exe = p.executable(sizes)?;
-                let needed = caller + exe.workspace_bytes() as u128;
+                let needed = caller.saturating_add(exe.workspace_bytes() as u128);
                 if needed > limit {
                     return Err(over(needed));
                 }
@@ -217,7 +217,21 @@ impl Function {
     pub fn locate_non_finite(&self, inputs: &[Tensor], params: &[Tensor]) -> Result<Option<NonFinite>, Error> {
         let g = &self.inner.reference;
         let values = crate::interp::eval_nodes::<f32>(g, &Bindings::new(), inputs, params)?;
-        let Some(id) = crate::interp::first_non_finite(&values) else {
+        // Forward before backward before update: a backward node can come earlier in the
+        // schedule than the forward node that went wrong (`1/x` of `log(x)` at x = 0).
+        let phases = [
+            crate::ir::Phase::Forward,
+            crate::ir::Phase::Backward,
+            crate::ir::Phase::Update,
+        ];
+        let first = phases.iter().find_map(|&phase| {
+            values
+                .order
+                .iter()
+                .copied()
+                .find(|&n| g.node(n).origin.phase == phase && values.get(n).is_some_and(|v| !v.all_finite()))
+        });
+        let Some(id) = first.or_else(|| crate::interp::first_non_finite(&values)) else {
             return Ok(None);
         };
         let node = g.node(id);
@@ -453,7 +467,8 @@ fn interpreter_bytes(g: &Graph, sizes: &Bindings) -> Result<u128, Error> {
     let mut total = 0u128;
     for id in g.schedule() {
         let dims = super::layout::concrete("an intermediate value", g.shape(id), sizes)?;
-        total = total.saturating_add(4 * dims.iter().map(|&d| d as u128).product::<u128>());
+        let elems = dims.iter().fold(1u128, |n, &d| n.saturating_mul(d as u128));
+        total = total.saturating_add(elems.saturating_mul(4));
     }
     Ok(total)
 }

@@ -54,7 +54,9 @@ impl Layout {
             .map(|i| &i.2)
             .chain(self.params.iter().map(|p| &p.1))
             .chain(self.outputs.iter().map(|o| &o.1));
-        shapes.map(|s| 4 * s.iter().map(|&d| d as u128).product::<u128>()).sum()
+        shapes
+            .map(|s| s.iter().fold(4u128, |n, &d| n.saturating_mul(d as u128)))
+            .fold(0, u128::saturating_add)
     }
 
     /// Checks count, element type and length of every buffer, and every label, in the

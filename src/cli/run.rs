@@ -70,14 +70,23 @@ fn evaluate(args: &RunArgs) -> Result<(), Error> {
             )));
         }
     };
-    let params = match loaded.params {
-        Some(p) => p,
-        None => model.init_params(&loaded.bindings, args.seed)?,
-    };
     let function = if args.grad || args.grad_inputs {
         model.gradients(args.grad_inputs)?
     } else {
         model.forward()?
+    };
+    // The memory limit before the params are allocated: an inputs file can bind a size
+    // variable that makes a param of many gigabytes.
+    if model
+        .size_vars()
+        .iter()
+        .all(|v| loaded.bindings.contains_key(v.as_str()))
+    {
+        function.instantiate(&loaded.bindings)?;
+    }
+    let params = match loaded.params {
+        Some(p) => p,
+        None => model.init_params(&loaded.bindings, args.seed)?,
     };
     let out = function.call_tensors(&loaded.inputs, &params)?;
     if args.check_finite {

@@ -31,7 +31,7 @@ pub enum InterpError {
     #[error(transparent)]
     Bind(#[from] BindError),
     /// A label outside `[0, classes)` in an i32 input used as class labels.
-    #[error("label {label} at index {index} of `{input}` is outside [0, {classes})")]
+    #[error("label {label} at position {index} of `{input}` is outside [0, {classes})")]
     Label {
         /// the input's name
         input: String,

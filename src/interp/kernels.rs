@@ -161,6 +161,10 @@ pub fn argmax_mask<T: Float>(x: &Value<T>, axes: &[usize]) -> Value<T> {
 pub fn transpose<T: Float>(x: &Value<T>) -> Value<T> {
     let (r, c) = (x.shape[0], x.shape[1]);
     let mut data = Vec::with_capacity(r * c);
+    // an empty matrix may still have a huge side: do not loop over it
+    if r == 0 {
+        return Value::new(vec![c, r], data);
+    }
     for j in 0..c {
         for i in 0..r {
             data.push(x.data[i * c + j]);
@@ -175,6 +179,9 @@ pub fn matmul<T: Float>(a: &Value<T>, b: &Value<T>, ta: bool, tb: bool) -> Value
     let b = if tb { transpose(b) } else { b.clone() };
     let (m, k, p) = (a.shape[0], a.shape[1], b.shape[1]);
     let mut data = vec![T::zero(); m * p];
+    if p == 0 {
+        return Value::new(vec![m, p], data);
+    }
     for i in 0..m {
         for j in 0..p {
             let mut acc = T::zero();

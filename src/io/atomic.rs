@@ -29,7 +29,10 @@ where
     };
     let dir = parent_dir(path);
     let prefix = temp_prefix(path);
-    let mut tmp = temp_builder(&prefix).tempfile_in(&dir).map_err(fail)?;
+    // tempfile names its random temporary path in the error: report the OS error alone.
+    let mut tmp = temp_builder(&prefix)
+        .tempfile_in(&dir)
+        .map_err(|e| fail(std::io::Error::new(e.kind(), os_message(&e))))?;
     {
         let mut w = BufWriter::new(tmp.as_file_mut());
         write(&mut w).map_err(fail)?;
@@ -40,6 +43,15 @@ where
     tmp.persist(path).map_err(|e| fail(e.error))?;
     sync_dir(&dir);
     Ok(())
+}
+
+/// The OS's message of an error, without the path context that tempfile adds to it.
+fn os_message(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" at path ") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
 }
 
 /// The directory that holds `path` (`.` for a bare file name).

@@ -339,6 +339,18 @@ impl Graph {
         }
     }
 
+    /// Removes many non-leaf nodes, newest first. petgraph unlinks an edge by walking its
+    /// endpoints' edge lists from the newest edge, so removing nodes one by one in
+    /// schedule order is quadratic in the fan-out of a shared operand (50,000 users of
+    /// `x` in a long sum); newest first finds each edge near the head of the list.
+    pub fn remove_all(&mut self, mut nodes: Vec<NodeId>) {
+        nodes.sort_unstable_by_key(|n| std::cmp::Reverse(n.index()));
+        nodes.dedup();
+        for n in nodes {
+            self.remove(n);
+        }
+    }
+
     /// Removes every non-leaf node that no root depends on. Returns how many went.
     pub fn remove_dead(&mut self) -> usize {
         let mut live = vec![false; self.g.node_bound()];
@@ -350,7 +362,9 @@ impl Graph {
             .node_indices()
             .filter(|n| !live[n.index()] && !matches!(self.g[*n].op, Op::Input(_) | Op::Param(_)))
             .collect();
-        for &n in &dead {
+        // Newest first: petgraph unlinks each edge by walking its endpoints' edge lists from
+        // the newest edge, so oldest-first is quadratic in the fan-out of a shared operand.
+        for &n in dead.iter().rev() {
             self.g.remove_node(n);
         }
         dead.len()

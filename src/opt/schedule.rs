@@ -262,16 +262,17 @@ impl Kernel {
     /// element and `2mkn` per matrix product (transcendentals count as one).
     pub fn flops(&self) -> u64 {
         match &self.kind {
-            KernelKind::MatMul(m) => 2 * (m.m as u64) * (m.k as u64) * (m.n as u64),
+            // Saturating: an empty product with a huge inner dimension (`[0, K] @ [K, M]`
+            // from an inputs file) has sizes whose product overflows.
+            KernelKind::MatMul(m) => [m.m, m.k, m.n].iter().fold(2u64, |a, &d| a.saturating_mul(d as u64)),
             KernelKind::Loop(l) => {
-                let full: u64 = l.space.iter().map(|&d| d as u64).product();
+                let full: u64 = l.space.iter().fold(1u64, |a, &d| a.saturating_mul(d as u64));
                 let kept: u64 = l
                     .space
                     .iter()
                     .zip(&l.reduced)
                     .filter(|(_, &r)| !r)
-                    .map(|(&d, _)| d as u64)
-                    .product();
+                    .fold(1u64, |a, (&d, _)| a.saturating_mul(d as u64));
                 let inner = simplify::inner_exprs(l);
                 l.exprs
                     .iter()
@@ -282,7 +283,7 @@ impl Kernel {
                         _ if inner[i] => full,
                         _ => kept,
                     })
-                    .sum()
+                    .fold(0u64, u64::saturating_add)
             }
         }
     }
@@ -298,6 +299,20 @@ pub fn inner_exprs(l: &LoopKernel) -> Vec<bool> {
 /// destination varies over a reduced axis); `inner` is [`inner_exprs`].
 pub fn store_is_inner(l: &LoopKernel, inner: &[bool], s: &Store) -> bool {
     simplify::store_is_inner(l, inner, s)
+}
+
+/// An empty reduction still runs its other reduced loops: summing `[2^40, 0]` loops 2^40
+/// times over nothing. When a reduced axis is 0, every reduced axis is made 0 (the same
+/// empty reduction, no iterations); likewise for the kept axes.
+fn empty_loops(l: &mut LoopKernel) {
+    for kind in [false, true] {
+        let axes: Vec<usize> = (0..l.space.len()).filter(|&a| l.reduced[a] == kind).collect();
+        if axes.iter().any(|&a| l.space[a] == 0) {
+            for a in axes {
+                l.space[a] = 0;
+            }
+        }
+    }
 }
 
 /// The kernels of one graph for one binding of its size variables.
@@ -406,8 +421,14 @@ pub fn schedule(graph: &Graph, bindings: &Bindings, level: OptLevel) -> Result<S
             if level == OptLevel::O1 {
                 simplify::merge_axes(l);
             }
+            empty_loops(l);
         }
         simplify::check(k, &s.buffers)?;
     }
+    // A kernel that writes only empty buffers does nothing, but its loops still run: `[0, K]`
+    // transposed loops K times over nothing, and an inputs file can make K 2^40 without
+    // needing memory (so the memory limit lets it through).
+    let buffers = &s.buffers;
+    s.kernels.retain(|k| k.writes().iter().any(|b| buffers[b.0].len > 0));
     Ok(s)
 }

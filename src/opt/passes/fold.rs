@@ -29,7 +29,7 @@ pub fn run(g: &mut Graph) -> usize {
 /// [`run`], combining constants with size variables in their divisor only when
 /// `symbolic` (those combinations round differently from evaluating the product).
 pub fn run_with(g: &mut Graph, symbolic: bool) -> usize {
-    let mut folded = 0;
+    let mut folded = Vec::new();
     for n in g.schedule() {
         let Some((value, per)) = fold(g, n, symbolic) else {
             continue;
@@ -39,10 +39,12 @@ pub fn run_with(g: &mut Graph, symbolic: bool) -> usize {
             continue;
         };
         g.replace_uses(n, k);
-        g.remove(n);
-        folded += 1;
+        folded.push(n);
     }
-    folded
+    // together, newest first: see `Graph::remove_all`
+    let count = folded.len();
+    g.remove_all(folded);
+    count
 }
 
 /// A constant: numerator and divisor.

@@ -17,14 +17,17 @@ pub fn run(g: &mut Graph) -> usize {
 /// Applies the rules that `allowed` accepts, adding to `counts`. Returns how many nodes
 /// were rewritten. The replaced nodes are removed; operands they leave dead stay for DCE.
 pub fn run_with(g: &mut Graph, allowed: &dyn Fn(&Rule) -> bool, counts: &mut RuleCounts) -> usize {
-    let mut fired = 0;
+    let mut fired = Vec::new();
     for n in g.schedule() {
         if let Some((rule, rep)) = apply_first(g, n, allowed) {
             g.replace_uses(n, rep);
-            g.remove(n);
             *counts.entry(rule.name).or_default() += 1;
-            fired += 1;
+            fired.push(n);
         }
     }
-    fired
+    // Together, newest first (see `Graph::remove_all`); rules never look at users, so the
+    // replaced nodes waiting for removal change nothing.
+    let count = fired.len();
+    g.remove_all(fired);
+    count
 }
