@@ -65,26 +65,28 @@ struct Acc {
 
 pub(super) struct Lg<'a, 'b> {
     pub(super) fb: &'a mut FunctionBuilder<'b>,
-    l: &'a LoopKernel,
+    pub(super) l: &'a LoopKernel,
     bases: &'a HashMap<BufferId, Value>,
     pub(super) hosts: &'a HashMap<&'static str, FuncRef>,
-    inner: Vec<bool>,
-    level: Vec<usize>,
+    pub(super) inner: Vec<bool>,
+    pub(super) level: Vec<usize>,
     vdep: Vec<bool>,
     /// The vectorised axis, if any.
-    vec_axis: Option<usize>,
+    pub(super) vec_axis: Option<usize>,
     /// Whether the vector axis is reduced.
     horizontal: bool,
     kept: Vec<usize>,
-    red: Vec<usize>,
+    pub(super) red: Vec<usize>,
     /// Current index of each axis (of lane 0 on the vector axis).
-    idx: Vec<Option<Value>>,
+    pub(super) idx: Vec<Option<Value>>,
     /// Lanes of the current iteration of the vector axis (1 outside it).
-    cur_w: usize,
+    pub(super) cur_w: usize,
     /// In the last, partial vector iteration: how many lanes are real (0: all of them).
     /// The others hold padding that no load reads from memory and no store writes.
-    tail: usize,
-    scopes: Vec<HashMap<ExprId, Value>>,
+    pub(super) tail: usize,
+    pub(super) scopes: Vec<HashMap<ExprId, Value>>,
+    /// Row streaming of reductions over leading axes (see `stream.rs`), when it applies.
+    pub(super) stream: Option<super::stream::Stream>,
     /// The accumulators the innermost reduction loop updates.
     accs: HashMap<ExprId, Acc>,
 }
@@ -147,6 +149,7 @@ impl<'a, 'b> Lg<'a, 'b> {
             tail: 0,
             scopes: vec![HashMap::new()],
             accs: HashMap::new(),
+            stream: super::stream::Stream::plan(l, vec_axis),
         }
     }
 
@@ -154,7 +157,7 @@ impl<'a, 'b> Lg<'a, 'b> {
 
     /// `for iv in (start..end).step_by(step) { f(iv) }`, as a do-while loop (the trip
     /// count is a known constant): nothing when empty, straight-line code for one trip.
-    fn for_range(
+    pub(super) fn for_range(
         &mut self,
         start: usize,
         end: usize,
@@ -189,18 +192,24 @@ impl<'a, 'b> Lg<'a, 'b> {
 
     /// The loops over kept axes (the vector axis last, in lane mode), then the body.
     fn kept_loops(&mut self, i: usize) -> Result<(), CodegenError> {
-        let outer: Vec<usize> = self
-            .kept
-            .iter()
-            .copied()
-            .filter(|&a| Some(a) != self.vec_axis)
-            .collect();
+        let outer: Vec<usize> = match &self.stream {
+            Some(st) => st.outer.clone(),
+            None => self
+                .kept
+                .iter()
+                .copied()
+                .filter(|&a| Some(a) != self.vec_axis)
+                .collect(),
+        };
         if i < outer.len() {
             let a = outer[i];
             return self.for_range(0, self.l.space[a], 1, &mut |s, iv| {
                 s.idx[a] = Some(iv);
                 s.kept_loops(i + 1)
             });
+        }
+        if self.stream.is_some() {
+            return self.stream_body();
         }
         match self.vec_axis {
             Some(v) if !self.horizontal => {
@@ -452,7 +461,7 @@ impl<'a, 'b> Lg<'a, 'b> {
         self.scopes.iter().rev().find_map(|s| s.get(&e).copied())
     }
 
-    fn define(&mut self, e: ExprId, v: Value) {
+    pub(super) fn define(&mut self, e: ExprId, v: Value) {
         if let Some(s) = self.scopes.last_mut() {
             s.insert(e, v);
         }
@@ -620,7 +629,7 @@ impl<'a, 'b> Lg<'a, 'b> {
         }
     }
 
-    fn store(&mut self, a: &Access, v: Value) {
+    pub(super) fn store(&mut self, a: &Access, v: Value) {
         let flags = MemFlagsData::new().with_notrap();
         let addr = self.address(a);
         let live = if self.tail > 0 { self.tail } else { LANES };

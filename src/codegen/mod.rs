@@ -19,6 +19,7 @@
 mod loops;
 mod math;
 mod ops;
+mod stream;
 
 use crate::opt::memplan::MemPlan;
 use crate::opt::schedule::{BufferId, Kernel, KernelKind, MatMulKernel, Schedule, Storage};
