@@ -1,0 +1,573 @@
+"""Error cases: `nnc check` must exit 1, name the line marked `@@` and mention the words.
+
+The words are what a user needs to see to fix the model: the offending name, both shapes
+or sizes, the keyword or function at fault."""
+from lib import error
+
+# ---------------------------------------------------------------------------------------
+# The errors LANGUAGE.md §4-§6 list
+
+error("err_unknown_function_near_miss", """
+model bad {
+    input x: [N, 4]
+    output y = softmaxx(x)  @@
+}
+""", ["softmaxx"])
+
+error("err_wrong_arg_count_builtin", """
+model bad {
+    input x: [N, 4]
+    output y = exp(x, x)  @@
+}
+""", ["exp", "argument"])
+
+error("err_wrong_arg_count_too_few", """
+model bad {
+    input x: [N, 4]
+    loss = mse(x)  @@
+}
+""", ["mse", "argument"])
+
+error("err_wrong_arg_count_fn", """
+fn dense(x, W, b) = x @ W + b
+model bad {
+    input x: [N, 4]
+    param W: [4, 2]
+    output y = dense(x, W)  @@
+}
+""", ["dense", "3", "2"])
+
+error("err_unknown_keyword_sum", """
+model bad {
+    input x: [N, 4]
+    output y = sum(x, axes=1)  @@
+}
+""", ["axes"])
+
+error("err_unknown_keyword_leaky_relu", """
+model bad {
+    input x: [N, 4]
+    output y = leaky_relu(x, slope=0.1)  @@
+}
+""", ["slope"])
+
+error("err_keyword_on_function_without_options", """
+model bad {
+    input x: [N, 4]
+    output y = exp(x, axis=1)  @@
+}
+""", ["axis"])
+
+error("err_axis_out_of_range_negative", """
+model bad {
+    input x: [N, 4]
+    output s = sum(x, axis=-3)  @@
+}
+""", ["axis", "-3"])
+
+error("err_axis_out_of_range_softmax", """
+model bad {
+    param x: [2, 3, 4]
+    output s = softmax(x, axis=3)  @@
+}
+""", ["axis", "3"])
+
+error("err_axis_out_of_range_log_softmax_negative", """
+model bad {
+    param x: [3, 4]
+    output s = log_softmax(x, axis=-3)  @@
+}
+""", ["axis", "-3"])
+
+error("err_axis_on_scalar", """
+model bad {
+    param s: []
+    output m = max(s, axis=0)  @@
+}
+""", ["axis"])
+
+error("err_axis_not_integer", """
+model bad {
+    input x: [N, 4]
+    output s = mean(x, axis=0.5)  @@
+}
+""", ["axis"])
+
+error("err_labels_not_i32", """
+model bad {
+    input x: [N, 4]
+    input y: [N]
+    loss = cross_entropy(x, y)  @@
+}
+""", ["i32"])
+
+error("err_soft_targets_shape", """
+model bad {
+    input x: [N, 4]
+    input t: [N, 3]
+    loss = cross_entropy(x, t)  @@
+}
+""", ["[N, 4]", "[N, 3]"])
+
+error("err_cross_entropy_logits_rank", """
+model bad {
+    input x: [4]
+    input y: i32[1]
+    loss = cross_entropy(x, y)  @@
+}
+""", ["[4]"])
+
+error("err_labels_wrong_length", """
+model bad {
+    input x: [N, 4]
+    input y: i32[M]
+    loss = cross_entropy(x, y)  @@
+}
+""", ["N", "M"])
+
+error("err_i32_in_function", """
+model bad {
+    input y: i32[N]
+    output z = exp(y)  @@
+}
+""", ["i32"])
+
+error("err_i32_in_matmul", """
+model bad {
+    input y: i32[N, 3]
+    param W: [3, 2]
+    output z = y @ W  @@
+}
+""", ["i32"])
+
+error("err_i32_output", """
+model bad {
+    input x: [N, 4]
+    input y: i32[N]
+    output y  @@
+}
+""", ["y", "i32"])
+
+error("err_param_i32", """
+model bad {
+    input x: [N, 4]
+    param W: i32[4, 2]  @@
+    output y = x
+}
+""", ["W", "i32"])
+
+error("err_broadcast_rank3", """
+model bad {
+    param a: [2, 3, 4]
+    param b: [2, 4]
+    output c = a * b  @@
+}
+""", ["[2, 3, 4]", "[2, 4]"])
+
+error("err_broadcast_size_variable_vs_literal", """
+model bad {
+    input x: [N, 3]
+    input v: [N]
+    output c = x + v  @@
+}
+""", ["[N, 3]", "[N]"])
+
+error("err_matmul_vector_mismatch", """
+model bad {
+    param M: [4, 3]
+    param v: [4]
+    output y = M @ v  @@
+}
+""", ["[4, 3]", "[4]"])
+
+error("err_matmul_rank3", """
+model bad {
+    param a: [2, 3, 4]
+    param b: [4, 5]
+    output y = a @ b  @@
+}
+""", ["[2, 3, 4]"])
+
+error("err_matmul_size_variables", """
+model bad {
+    input x: [N, K]
+    input W: [M, 3]
+    output y = x @ W  @@
+}
+""", ["K", "M"])
+
+error("err_transpose_rank1", """
+model bad {
+    param v: [4]
+    output y = v.T  @@
+}
+""", ["[4]"])
+
+error("err_transpose_rank3", """
+model bad {
+    param v: [2, 3, 4]
+    output y = transpose(v)  @@
+}
+""", ["[2, 3, 4]"])
+
+error("err_mse_shapes", """
+model bad {
+    input a: [N, 3]
+    input b: [N, 2]
+    loss = mse(a, b)  @@
+}
+""", ["[N, 3]", "[N, 2]"])
+
+error("err_loss_not_scalar_vector", """
+model bad {
+    param w: [3]
+    loss = w * 2  @@
+}
+""", ["scalar", "[3]"])
+
+error("err_grad_of_non_scalar", """
+model bad {
+    param W: [3, 2]
+    output g = grad(W * 2, W)  @@
+}
+""", ["scalar"])
+
+error("err_grad_wrt_i32_input", """
+model bad {
+    input x: [N, 4]
+    input y: i32[N]
+    param W: [4, 3]
+    let ce = cross_entropy(x @ W, y)
+    output g = grad(ce, y)  @@
+}
+""", ["y", "i32"])
+
+error("err_grad_wrt_let", """
+model bad {
+    input x: [N, 4]
+    param W: [4, 3]
+    let h = x @ W
+    output g = grad(sum(h), h)  @@
+}
+""", ["h"])
+
+error("err_grad_wrt_expression", """
+model bad {
+    param W: [4, 3]
+    output g = grad(sum(W), W * 2)  @@
+}
+""", ["grad"])
+
+error("err_grad_wrong_arg_count", """
+model bad {
+    param W: [4, 3]
+    output g = grad(sum(W))  @@
+}
+""", ["grad", "argument"])
+
+error("err_exponent_not_constant", """
+model bad {
+    param x: [3]
+    param k: []
+    output y = x ^ k  @@
+}
+""", ["constant"])
+
+error("err_reshape_count_mismatch", """
+model bad {
+    param x: [2, 3]
+    output y = reshape(x, [4, 2])  @@
+}
+""", ["6", "8"])
+
+error("err_reshape_two_minus_ones", """
+model bad {
+    param x: [2, 6]
+    output y = reshape(x, [-1, 3, -1])  @@
+}
+""", ["-1"])
+
+error("err_reshape_minus_one_not_divisible", """
+model bad {
+    param x: [2, 5]
+    output y = reshape(x, [3, -1])  @@
+}
+""", ["3", "10"])
+
+error("err_reshape_size_variable_mismatch", """
+model bad {
+    input x: [N, 6]
+    output y = reshape(x, [M, 6])  @@
+}
+""", ["N", "M"])
+
+error("err_bracket_list_outside_reshape", """
+model bad {
+    param x: [3]
+    output y = [x, x]  @@
+}
+""", ["["])
+
+error("err_max_with_tensor_second_argument", """
+model bad {
+    param a: [3]
+    param b: [3]
+    output y = max(a, b)  @@
+}
+""", ["maximum"])
+
+# ---------------------------------------------------------------------------------------
+# Names and scope (§5)
+
+error("err_undefined_name_in_loss", """
+model bad {
+    input x: [N, 4]
+    loss = sum(x * wieght)  @@
+}
+""", ["wieght"])
+
+error("err_forward_reference", """
+model bad {
+    input x: [N, 4]
+    let a = b + 1  @@
+    let b = x * 2
+    output a
+}
+""", ["b"])
+
+error("err_forward_reference_to_output", """
+model bad {
+    input x: [N, 4]
+    let a = y * 2  @@
+    output y = x + 1
+}
+""", ["y"])
+
+error("err_shadow_input_with_let", """
+model bad {
+    input x: [N, 4]
+    let x = 2  @@
+}
+""", ["x"])
+
+error("err_shadow_let_with_output", """
+model bad {
+    input x: [N, 4]
+    let h = x * 2
+    output h = x + 1  @@
+}
+""", ["h"])
+
+error("err_duplicate_param", """
+model bad {
+    param W: [4, 3]
+    param W: [4, 3]  @@
+}
+""", ["W"])
+
+error("err_output_twice", """
+model bad {
+    input x: [N, 4]
+    output x
+    output x  @@
+}
+""", ["x"])
+
+error("err_loss_used_as_name", """
+model bad {
+    input x: [N, 4]
+    loss = sum(x)
+    output y = loss * 2  @@
+}
+""", ["loss"])
+
+error("err_let_named_loss", """
+model bad {
+    input x: [N, 4]
+    let loss = sum(x)  @@
+}
+""", ["loss"])
+
+error("err_two_losses", """
+model bad {
+    input x: [N, 4]
+    loss = sum(x)
+    loss = mean(x)  @@
+}
+""", ["loss"])
+
+error("err_recursion_direct", """
+fn f(x) = f(x) + 1  @@
+model bad {
+    input x: [N, 4]
+    output y = f(x)
+}
+""", ["f"])
+
+error("err_recursion_mutual", """
+fn a(x) = b(x)  @@
+fn b(x) = a(x)
+model bad {
+    input x: [N, 4]
+    output y = a(x)
+}
+""", ["b"])
+
+error("err_fn_calls_later_fn", """
+fn first(x) = second(x) * 2  @@
+fn second(x) = x + 1
+model bad {
+    input x: [N, 4]
+    output y = first(x)
+}
+""", ["second"])
+
+error("err_fn_body_undefined_name", """
+fn f(x) = x * W  @@
+model bad {
+    param W: [4]
+    input x: [N, 4]
+    output y = f(x)
+}
+""", ["W"])
+
+error("err_duplicate_fn", """
+fn f(x) = x
+fn f(x) = x * 2  @@
+model m {
+    input x: [3]
+    output y = f(x)
+}
+""", ["f"])
+
+error("err_fn_duplicate_parameter", """
+fn f(x, x) = x  @@
+model m {
+    input x: [3]
+    output y = f(x, x)
+}
+""", ["x"])
+
+error("err_fn_named_like_builtin", """
+fn exp(x) = x  @@
+model m {
+    input x: [3]
+    output y = exp(x)
+}
+""", ["exp"])
+
+error("err_shape_error_inside_fn", """
+fn dense(x, W) = x @ W  @@
+model m {
+    input x: [N, 3]
+    param W: [4, 2]
+    output y = dense(x, W)
+}
+""", ["[N, 3]", "[4, 2]"])
+
+error("err_duplicate_model", """
+model m {
+    input x: [3]
+    output y = x
+}
+model m {  @@
+    input x: [3]
+    output y = x
+}
+""", ["m"])
+
+# ---------------------------------------------------------------------------------------
+# Declarations and initialisers (§4, §7)
+
+error("err_unknown_initialiser", """
+model bad {
+    param W: [4, 3] = xavier  @@
+}
+""", ["xavier"])
+
+error("err_unknown_element_type", """
+model bad {
+    input x: f64[3]  @@
+}
+""", ["f64"])
+
+error("err_zero_dimension", """
+model bad {
+    input x: [0, 3]  @@
+}
+""", ["0"])
+
+error("err_input_with_initialiser", """
+model bad {
+    input x: [3] = zeros  @@
+    output y = x
+}
+""", ["="])
+
+# ---------------------------------------------------------------------------------------
+# Syntax
+
+error("err_syntax_missing_bracket", """
+model bad {
+    input x: [N, 4  @@
+    param W: [4, 2]  @@
+}
+""", [])
+
+error("err_syntax_bad_number", """
+model bad {
+    input x: [3]
+    output y = x * 1.  @@
+}
+""", [])
+
+error("err_syntax_illegal_character", """
+model bad {
+    input x: [3]
+    output y = x $ 2  @@
+}
+""", ["$"])
+
+error("err_syntax_keyword_as_name", """
+model bad {
+    input x: [3]
+    let input = x * 2  @@
+}
+""", ["input"])
+
+error("err_syntax_return_in_model", """
+model bad {
+    input x: [3]
+    return x  @@
+}
+""", ["return"])
+
+error("err_syntax_fn_block_without_return", """
+fn f(x) {
+    let y = x * 2
+}  @@
+model m {
+    input x: [3]
+    output y = f(x)
+}
+""", ["return"])
+
+error("err_syntax_unclosed_model", """
+model bad {
+    input x: [3]
+    output y = x  @@
+""", [], also=[4])
+
+error("err_syntax_dangling_operator", """
+model bad {
+    input x: [3]
+    output y = x *  @@
+}  @@
+""", [])
+
+error("err_syntax_statement_without_keyword", """
+model bad {
+    input x: [3]
+    y = x * 2  @@
+}
+""", ["y"])
