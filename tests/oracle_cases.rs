@@ -184,8 +184,17 @@ fn run_values(level: &[&str]) {
             run_value(dir, spec, level).err().map(|e| format!("{name}: {e}"))
         })
         .collect();
-    assert!(checked >= 60, "only {checked} value cases in {}", cases_root().display());
-    assert!(failures.is_empty(), "{level:?}: {} failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        checked >= 60,
+        "only {checked} value cases in {}",
+        cases_root().display()
+    );
+    assert!(
+        failures.is_empty(),
+        "{level:?}: {} failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -214,6 +223,15 @@ fn oracle_errors_name_their_line_and_words() {
             run_error(dir, spec).err().map(|e| format!("{name}: {e}"))
         })
         .collect();
-    assert!(checked >= 40, "only {checked} error cases in {}", cases_root().display());
-    assert!(failures.is_empty(), "{} failed:\n{}", failures.len(), failures.join("\n\n"));
+    assert!(
+        checked >= 40,
+        "only {checked} error cases in {}",
+        cases_root().display()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} failed:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
 }

@@ -70,7 +70,16 @@ fn evaluate(args: &RunArgs) -> Result<(), Error> {
             )));
         }
     };
-    let function = if args.grad || args.grad_inputs {
+    // `--grad` on an inference-only model still gives its outputs: conformance scripts pass
+    // `--grad` to every model, and an absent gradient is what "no loss" means.
+    let differentiate = (args.grad || args.grad_inputs) && model.has_loss();
+    if (args.grad || args.grad_inputs) && !differentiate {
+        eprintln!(
+            "note: model `{}` has no loss, so no gradients are written",
+            model.name()
+        );
+    }
+    let function = if differentiate {
         model.gradients(args.grad_inputs)?
     } else {
         model.forward()?

@@ -55,6 +55,11 @@ pub enum Token<'s> {
     #[regex(r"\.[0-9]+([eE][+-]?[0-9]+)?", |lex| lex.slice())]
     #[regex(r"[0-9]+[eE][+-]?[0-9]+", |lex| lex.slice())]
     Float(&'s str),
+    /// A number cut short: `1.` or `2e`. Reported, then parsed as the number it starts
+    /// (so no follow-on errors); never reaches the grammar.
+    #[regex(r"[0-9]+\.", |lex| lex.slice())]
+    #[regex(r"([0-9]+(\.[0-9]+)?|\.[0-9]+)[eE][+-]?", |lex| lex.slice())]
+    Malformed(&'s str),
     /// `(`
     #[token("(")]
     LParen,
@@ -124,7 +129,9 @@ impl fmt::Display for Token<'_> {
             Token::True => "true",
             Token::False => "false",
             Token::Ident(s) => return write!(f, "name `{}`", crate::syntax::short(s)),
-            Token::Int(s) | Token::Float(s) => return write!(f, "number `{}`", crate::syntax::short(s)),
+            Token::Int(s) | Token::Float(s) | Token::Malformed(s) => {
+                return write!(f, "number `{}`", crate::syntax::short(s))
+            }
             Token::LParen => "(",
             Token::RParen => ")",
             Token::LBracket => "[",
@@ -166,6 +173,13 @@ pub fn lex(src: &str) -> (Vec<Spanned<'_>>, Vec<Diagnostic>) {
                     diags.push(illegal(src, s, e));
                     tokens.push((s, Token::Error, e));
                 }
+                let tok = match tok {
+                    Token::Malformed(text) => {
+                        diags.push(malformed_number(text, Span::new(range.start, range.end)));
+                        Token::Float(text.trim_end_matches(['e', 'E', '+', '-']))
+                    }
+                    tok => tok,
+                };
                 tokens.push((range.start, tok, range.end));
             }
             Err(()) => {
@@ -186,6 +200,18 @@ pub fn lex(src: &str) -> (Vec<Spanned<'_>>, Vec<Diagnostic>) {
         tokens.push((s, Token::Error, e));
     }
     (tokens, diags)
+}
+
+fn malformed_number(text: &str, span: Span) -> Diagnostic {
+    let shown = crate::syntax::short(text);
+    let (label, note) = if text.ends_with('.') {
+        ("digits must follow the decimal point", format!("write `{shown}0`"))
+    } else {
+        ("digits must follow the exponent", format!("write e.g. `{shown}3`"))
+    };
+    Diagnostic::error(span, format!("malformed number `{shown}`"))
+        .with_label(label)
+        .with_note(note)
 }
 
 fn illegal(src: &str, start: usize, end: usize) -> Diagnostic {
@@ -245,6 +271,19 @@ mod tests {
             ]
         );
         assert_eq!(kinds("f32 fnord"), vec![Token::Ident("f32"), Token::Ident("fnord")]);
+    }
+
+    #[test]
+    fn numbers_cut_short_are_reported_and_read_as_the_number_they_start() {
+        for (src, label) in [("1.", "decimal point"), ("2e", "exponent"), ("2.5E+", "exponent")] {
+            let (t, d) = lex(src);
+            assert_eq!(d.len(), 1, "{src}");
+            assert_eq!(d[0].message, format!("malformed number `{src}`"));
+            assert!(format!("{:?}", d[0]).contains(label), "{src}: {:?}", d[0]);
+            assert_eq!(t.len(), 1);
+            assert!(matches!(t[0].1, Token::Float(_)));
+        }
+        assert!(lex("x.T * 1.5e3 + .5").1.is_empty());
     }
 
     #[test]

@@ -675,6 +675,7 @@ def _(r):
 @value("red_max_ties_first_maximum")
 def _(r):
     # Many exact ties: the gradient goes to the first maximum (row-major within the axis).
+    # `mk * w1` is [3, 1] * [3]: broadcast to [3, 3], as NumPy does.
     src = """
     model ties {
         param x: [3, 4]
@@ -701,7 +702,7 @@ def _(r):
     def f(P, I):
         x, y = P["x"], P["y"]
         o = dict(m0=rmax(x, 0), m1=rmax(x, 1), mk=rmax(x, -1, True), ma=rmax(x), y1=rmax(y, 1), ya=rmax(y))
-        loss = (rsum(o["m0"] * I["w0"]) + rsum(o["m1"] * I["w1"]) + 2 * rsum(o["mk"] * I["w1"].reshape(3, 1))
+        loss = (rsum(o["m0"] * I["w0"]) + rsum(o["m1"] * I["w1"]) + 2 * rsum(o["mk"] * I["w1"])
                 + 3 * o["ma"] + rsum(o["y1"] * I["w2"]) + 5 * o["ya"])
         return o, loss
 
