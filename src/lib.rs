@@ -133,7 +133,7 @@ pub use api::{
 };
 pub use diag::{Diagnostic, Severity, Span};
 pub use io::IoError;
-pub use ir::{BindError, Bindings, DType, Dim, Shape};
+pub use ir::{BindError, Bindings, CallError, DType, Dim, Shape};
 pub use runtime::{Arg, Workspace};
 pub use tensor::{Data, Tensor};
 pub use train::Optimizer;

@@ -1,7 +1,9 @@
 //! Every bad call is refused with its own `Error` variant — the same for the JIT and the
 //! interpreter — before any code runs (the caller's output buffers stay untouched).
 
-use nnc::{Arg, Backend, BindError, DType, Error, Model, OptLevel, Optimizer, Options, Session, Tensor, Workspace};
+use nnc::{
+    Arg, Backend, BindError, CallError, DType, Error, Model, OptLevel, Optimizer, Options, Session, Tensor, Workspace,
+};
 
 const MODEL: &str = "
 model clf {
@@ -104,12 +106,12 @@ fn bad_calls_are_refused_with_their_variant_on_every_backend() {
         (
             "short input",
             |i, _, _| i[0] = Arg::F32(&SHORT_X),
-            |e| matches!(e, Error::Length { name, expected: 8, found: 7 } if name == "x"),
+            |e| matches!(e, Error::Call(CallError::Length { name, expected: 8, found: 7 }) if name == "x"),
         ),
         (
             "long param",
             |_, p, _| p[1] = &LONG_B,
-            |e| matches!(e, Error::Length { name, expected: 3, found: 4 } if name == "b"),
+            |e| matches!(e, Error::Call(CallError::Length { name, expected: 3, found: 4 }) if name == "b"),
         ),
         (
             "short output",
@@ -117,7 +119,7 @@ fn bad_calls_are_refused_with_their_variant_on_every_backend() {
                 let last = o.pop().unwrap();
                 o.push(&mut last[..5]);
             },
-            |e| matches!(e, Error::Length { name, expected: 6, found: 5 } if name == "probs"),
+            |e| matches!(e, Error::Call(CallError::Length { name, expected: 6, found: 5 }) if name == "probs"),
         ),
         (
             "missing input",
@@ -127,11 +129,11 @@ fn bad_calls_are_refused_with_their_variant_on_every_backend() {
             |e| {
                 matches!(
                     e,
-                    Error::Count {
+                    Error::Call(CallError::Count {
                         what: "inputs",
                         expected: 2,
                         found: 1
-                    }
+                    })
                 )
             },
         ),
@@ -141,11 +143,11 @@ fn bad_calls_are_refused_with_their_variant_on_every_backend() {
             |e| {
                 matches!(
                     e,
-                    Error::Count {
+                    Error::Call(CallError::Count {
                         what: "params",
                         expected: 2,
                         found: 3
-                    }
+                    })
                 )
             },
         ),
@@ -157,33 +159,33 @@ fn bad_calls_are_refused_with_their_variant_on_every_backend() {
             |e| {
                 matches!(
                     e,
-                    Error::Count {
+                    Error::Call(CallError::Count {
                         what: "outputs",
                         expected: 2,
                         found: 1
-                    }
+                    })
                 )
             },
         ),
         (
             "i32 where f32 is expected",
             |i, _, _| i[0] = Arg::I32(&X_AS_I32),
-            |e| matches!(e, Error::DType { name, expected: DType::F32, found: DType::I32 } if name == "x"),
+            |e| matches!(e, Error::Call(CallError::DType { name, expected: DType::F32, found: DType::I32 }) if name == "x"),
         ),
         (
             "f32 where i32 is expected",
             |i, _, _| i[1] = Arg::F32(&Y_AS_F32),
-            |e| matches!(e, Error::DType { name, expected: DType::I32, found: DType::F32 } if name == "y"),
+            |e| matches!(e, Error::Call(CallError::DType { name, expected: DType::I32, found: DType::F32 }) if name == "y"),
         ),
         (
             "negative label",
             |i, _, _| i[1] = Arg::I32(&NEGATIVE),
-            |e| matches!(e, Error::Label { name, index: 1, value: -1, classes: 3 } if name == "y"),
+            |e| matches!(e, Error::Call(CallError::Label { name, index: 1, value: -1, classes: 3 }) if name == "y"),
         ),
         (
             "label = classes",
             |i, _, _| i[1] = Arg::I32(&TOO_BIG),
-            |e| matches!(e, Error::Label { name, index: 0, value: 3, classes: 3 } if name == "y"),
+            |e| matches!(e, Error::Call(CallError::Label { name, index: 0, value: 3, classes: 3 }) if name == "y"),
         ),
     ];
     for (backend, options) in backends() {
@@ -227,30 +229,39 @@ fn training_steps_are_refused_the_same_way() {
         };
         let before = w.clone();
         assert!(
-            matches!(run(&[0, 5], 4, &mut w, &mut b), Err(Error::Label { value: 5, .. })),
+            matches!(
+                run(&[0, 5], 4, &mut w, &mut b),
+                Err(Error::Call(CallError::Label { value: 5, .. }))
+            ),
             "{backend}"
         );
         assert!(
-            matches!(run(&[-2, 0], 4, &mut w, &mut b), Err(Error::Label { value: -2, .. })),
+            matches!(
+                run(&[-2, 0], 4, &mut w, &mut b),
+                Err(Error::Call(CallError::Label { value: -2, .. }))
+            ),
             "{backend}"
         );
         assert!(
             matches!(
                 run(&[0, 1], 3, &mut w, &mut b),
-                Err(Error::Count {
+                Err(Error::Call(CallError::Count {
                     what: "state",
                     expected: 4,
                     found: 3
-                })
+                }))
             ),
             "{backend}"
         );
         assert!(
-            matches!(run(&[0, 1, 2], 4, &mut w, &mut b), Err(Error::Length { .. })),
+            matches!(
+                run(&[0, 1, 2], 4, &mut w, &mut b),
+                Err(Error::Call(CallError::Length { .. }))
+            ),
             "{backend}"
         );
         assert!(
-            matches!(run(&[0, 1], 4, &mut w[..11], &mut b), Err(Error::Length { name, .. }) if name == "W"),
+            matches!(run(&[0, 1], 4, &mut w[..11], &mut b), Err(Error::Call(CallError::Length { name, .. })) if name == "W"),
             "{backend}"
         );
         assert_eq!(w, before, "{backend}: refused steps leave the params alone");
@@ -379,37 +390,40 @@ fn tensors_and_params_of_the_wrong_shape_or_type_are_refused() {
         let y = Tensor::i32(vec![2], vec![0, 1]);
         let r = f.call_tensors(&[x.clone(), Tensor::f32(vec![2], vec![0.0; 2])], &params);
         assert!(
-            matches!(&r, Err(Error::DType { name, .. }) if name == "y"),
+            matches!(&r, Err(Error::Call(CallError::DType { name, .. })) if name == "y"),
             "{backend}: {r:?}"
         );
         let r = f.call_tensors(std::slice::from_ref(&x), &params);
         assert!(
-            matches!(r, Err(Error::Count { what: "inputs", .. })),
+            matches!(r, Err(Error::Call(CallError::Count { what: "inputs", .. }))),
             "{backend}: {r:?}"
         );
         params[1] = Tensor::i32(vec![3], vec![0; 3]);
         let r = f.call_tensors(&[x.clone(), y.clone()], &params);
         assert!(
-            matches!(&r, Err(Error::DType { name, .. }) if name == "b"),
+            matches!(&r, Err(Error::Call(CallError::DType { name, .. })) if name == "b"),
             "{backend}: {r:?}"
         );
         let r = Session::with_params(&m, &sizes, params.clone());
-        assert!(matches!(r, Err(Error::DType { name, .. }) if name == "b"), "{backend}");
+        assert!(
+            matches!(r, Err(Error::Call(CallError::DType { name, .. })) if name == "b"),
+            "{backend}"
+        );
         params[1] = Tensor::zeros(vec![4]);
         let r = Session::with_params(&m, &sizes, params.clone());
         assert!(
-            matches!(r, Err(Error::Shape { name, expected, found }) if name == "b" && expected == [3] && found == [4])
+            matches!(r, Err(Error::Call(CallError::Shape { name, expected, found })) if name == "b" && expected == [3] && found == [4])
         );
         let r = Session::with_params(&m, &sizes, params[..1].to_vec());
         assert!(matches!(
             r,
-            Err(Error::Count {
+            Err(Error::Call(CallError::Count {
                 what: "params",
                 expected: 2,
                 found: 1
-            })
+            }))
         ));
         let r = m.save_params("/nonexistent-dir/p.safetensors", &params[..1]);
-        assert!(matches!(r, Err(Error::Count { .. })));
+        assert!(matches!(r, Err(Error::Call(CallError::Count { .. }))));
     }
 }

@@ -5,7 +5,7 @@ mod grad_util;
 
 use grad_util::*;
 use nnc::interp::{eval, eval_nodes, first_non_finite, InterpError, NodeValue};
-use nnc::ir::{Binary, BindError, DType, Dim, Graph, Op, Shape, TensorType, Unary};
+use nnc::ir::{Binary, BindError, CallError, DType, Dim, Graph, Op, Shape, TensorType, Unary};
 use nnc::tensor::Tensor;
 
 fn n() -> Dim {
@@ -64,16 +64,19 @@ fn a_label_out_of_range_is_an_error_naming_the_input() {
     .unwrap_err();
     assert_eq!(
         err,
-        InterpError::Label {
-            input: "y".into(),
+        InterpError::Call(CallError::Label {
+            name: "y".into(),
             index: 1,
-            label: 4,
+            value: 4,
             classes: 4
-        }
+        })
     );
     assert!(err.to_string().contains("`y`"));
     let neg = eval::<f64>(&g, &Default::default(), &[x(1), Tensor::i32(vec![1], vec![-1])], &[w()]);
-    assert!(matches!(neg, Err(InterpError::Label { label: -1, .. })));
+    assert!(matches!(
+        neg,
+        Err(InterpError::Call(CallError::Label { value: -1, .. }))
+    ));
 }
 
 #[test]
@@ -93,12 +96,12 @@ fn shapes_counts_and_dtypes_are_checked() {
     ));
     assert!(matches!(
         eval::<f32>(&g, &Default::default(), &[x(2)], &[w()]),
-        Err(InterpError::Count { what: "inputs", .. })
+        Err(InterpError::Call(CallError::Count { what: "inputs", .. }))
     ));
     let float_labels = Tensor::zeros(vec![2]);
     assert!(matches!(
         eval::<f32>(&g, &Default::default(), &[x(2), float_labels], &[w()]),
-        Err(InterpError::DType { .. })
+        Err(InterpError::Call(CallError::DType { .. }))
     ));
     // given bindings must agree with the tensors
     let mut b = nnc::ir::Bindings::new();

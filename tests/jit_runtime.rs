@@ -4,7 +4,7 @@
 
 mod jit_util;
 use jit_util::*;
-use nnc::ir::{Binary, Dim, Graph, Op, Reduce, Shape, Unary};
+use nnc::ir::{Binary, CallError, Dim, Graph, Op, Reduce, Shape, Unary};
 use nnc::opt::schedule::{KernelKind, Storage};
 use nnc::runtime::{Arg, Executable, OptLevel, Program, RuntimeError, Workspace};
 use nnc::tensor::Tensor;
@@ -66,12 +66,12 @@ fn bad_buffers_and_labels_are_rejected_before_running() {
     let e = run(&[Arg::F32(&x), Arg::I32(&[0, 5])], &[&w], &mut out).unwrap_err();
     assert_eq!(
         e,
-        RuntimeError::Label {
+        RuntimeError::Call(CallError::Label {
             name: "y".into(),
             index: 1,
             value: 5,
             classes: 3
-        }
+        })
     );
 }
 

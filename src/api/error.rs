@@ -1,14 +1,14 @@
 //! The one error type of the public API.
 //!
-//! Refusals of a call (wrong buffer count, length, element type, shape, label, or sizes that
-//! do not fit) are top-level variants of [`Error`], the same for the JIT and the
-//! interpreter backend, so callers match them without reaching into stage modules.
+//! Refusals of a call (wrong buffer count, length, element type, shape or label) are
+//! [`Error::Call`] with a [`CallError`], and sizes that do not fit are [`Error::Sizes`],
+//! the same for the JIT and the interpreter backend.
 
 use crate::autodiff::AdError;
 use crate::diag::{self, Diagnostic};
 use crate::interp::InterpError;
 use crate::io::IoError;
-use crate::ir::{BindError, DType};
+use crate::ir::{BindError, CallError};
 use crate::runtime::RuntimeError;
 use crate::train::StepError;
 use std::fmt;
@@ -55,53 +55,10 @@ pub enum Error {
     },
     /// A tensor or data file is missing, malformed or does not fit the model.
     Io(IoError),
-    /// A call got the wrong number of inputs, params, outputs or optimiser state tensors.
-    Count {
-        /// `inputs`, `params`, `outputs` or `state`
-        what: &'static str,
-        /// how many the function takes
-        expected: usize,
-        /// how many were given
-        found: usize,
-    },
-    /// A buffer's element count differs from its tensor's at the instance's sizes.
-    Length {
-        /// the tensor's name
-        name: String,
-        /// expected element count
-        expected: usize,
-        /// given element count
-        found: usize,
-    },
-    /// A tensor's shape differs from the one the sizes give.
-    Shape {
-        /// the tensor's name
-        name: String,
-        /// expected shape
-        expected: Vec<usize>,
-        /// given shape
-        found: Vec<usize>,
-    },
-    /// A buffer of the wrong element type (e.g. i32 where f32 is expected).
-    DType {
-        /// the tensor's name
-        name: String,
-        /// declared type
-        expected: DType,
-        /// given type
-        found: DType,
-    },
-    /// A label outside `[0, classes)`; nothing was computed.
-    Label {
-        /// the input's name
-        name: String,
-        /// position of the first bad label
-        index: usize,
-        /// its value
-        value: i32,
-        /// the class count of the one-hot that reads it
-        classes: usize,
-    },
+    /// A call was refused, nothing computed: the wrong number of buffers, or a buffer
+    /// of the wrong length, shape or element type, or a label out of range. The same
+    /// for the JIT and the interpreter backend.
+    Call(CallError),
     /// Params passed read-only to a function that updates them (a training step).
     ParamsReadOnly,
     /// Concrete shapes do not fit the declarations, or size variables conflict or are
@@ -206,23 +163,7 @@ impl fmt::Display for Error {
             }
             Error::Read { path, message } => write!(f, "cannot read {path}: {message}"),
             Error::Io(e) => write!(f, "{e}"),
-            Error::Count { what, expected, found } => write!(f, "expected {expected} {what}, got {found}"),
-            Error::Length { name, expected, found } => {
-                write!(f, "tensor `{name}` has {found} elements, expected {expected}")
-            }
-            Error::Shape { name, expected, found } => {
-                write!(f, "tensor `{name}` has shape {found:?}, expected {expected:?}")
-            }
-            Error::DType { name, expected, found } => write!(f, "tensor `{name}` is {found}, expected {expected}"),
-            Error::Label {
-                name,
-                index,
-                value,
-                classes,
-            } => write!(
-                f,
-                "label {value} at position {index} of `{name}` is outside [0, {classes})"
-            ),
+            Error::Call(e) => write!(f, "{e}"),
             Error::ParamsReadOnly => write!(f, "this function updates its params: pass them mutably"),
             Error::Sizes(e) => write!(f, "{e}"),
             Error::UnknownName { kind, name, known } => {
@@ -255,6 +196,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Io(e) => Some(e),
+            Error::Call(e) => Some(e),
             Error::Sizes(e) => Some(e),
             Error::Runtime(e) => Some(e),
             Error::Interp(e) => Some(e),
@@ -285,21 +227,7 @@ pub fn human_bytes(b: u128) -> String {
 impl From<RuntimeError> for Error {
     fn from(e: RuntimeError) -> Self {
         match e {
-            RuntimeError::Count { what, expected, found } => Error::Count { what, expected, found },
-            RuntimeError::Length { name, expected, found } => Error::Length { name, expected, found },
-            RuntimeError::Shape { name, expected, found } => Error::Shape { name, expected, found },
-            RuntimeError::DType { name, expected, found } => Error::DType { name, expected, found },
-            RuntimeError::Label {
-                name,
-                index,
-                value,
-                classes,
-            } => Error::Label {
-                name,
-                index,
-                value,
-                classes,
-            },
+            RuntimeError::Call(e) => Error::Call(e),
             RuntimeError::ParamsReadOnly => Error::ParamsReadOnly,
             RuntimeError::Bind(e) => Error::Sizes(e),
             e @ (RuntimeError::Verify(_) | RuntimeError::Schedule(_) | RuntimeError::Codegen(_)) => Error::Runtime(e),
@@ -310,20 +238,8 @@ impl From<RuntimeError> for Error {
 impl From<InterpError> for Error {
     fn from(e: InterpError) -> Self {
         match e {
-            InterpError::Count { what, expected, found } => Error::Count { what, expected, found },
-            InterpError::DType { name, expected, found } => Error::DType { name, expected, found },
+            InterpError::Call(e) => Error::Call(e),
             InterpError::Bind(e) => Error::Sizes(e),
-            InterpError::Label {
-                input,
-                index,
-                label,
-                classes,
-            } => Error::Label {
-                name: input,
-                index,
-                value: label,
-                classes,
-            },
             e @ (InterpError::Size { .. } | InterpError::GradNotExpanded { .. } | InterpError::Internal { .. }) => {
                 Error::Interp(e)
             }
@@ -352,5 +268,11 @@ impl From<StepError> for Error {
 impl From<BindError> for Error {
     fn from(e: BindError) -> Self {
         Error::Sizes(e)
+    }
+}
+
+impl From<CallError> for Error {
+    fn from(e: CallError) -> Self {
+        Error::Call(e)
     }
 }

@@ -6,6 +6,7 @@ use super::error::{Error, NonFinite};
 use super::layout::Layout;
 use super::model::{name_index, Model, TensorSpec};
 use super::options::Backend;
+use crate::ir::CallError;
 use crate::ir::{Bindings, DType, Graph, Op};
 use crate::runtime::{Arg, Executable, Program, Workspace};
 use crate::tensor::{Data, Tensor};
@@ -434,7 +435,7 @@ fn count(what: &'static str, expected: usize, found: usize) -> Result<(), Error>
     if expected == found {
         Ok(())
     } else {
-        Err(Error::Count { what, expected, found })
+        Err(Error::Call(CallError::Count { what, expected, found }))
     }
 }
 
@@ -453,10 +454,12 @@ pub(crate) fn f32_slices<'a>(params: &'a [Tensor], g: &Graph) -> Result<Vec<&'a 
         .iter()
         .enumerate()
         .map(|(i, t)| {
-            t.as_f32().ok_or_else(|| Error::DType {
-                name: g.params.get(i).map(|p| p.name.clone()).unwrap_or_default(),
-                expected: DType::F32,
-                found: DType::I32,
+            t.as_f32().ok_or_else(|| {
+                Error::Call(CallError::DType {
+                    name: g.params.get(i).map(|p| p.name.clone()).unwrap_or_default(),
+                    expected: DType::F32,
+                    found: DType::I32,
+                })
             })
         })
         .collect()

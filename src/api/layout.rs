@@ -3,6 +3,7 @@
 //! interpreter backend runs these, so both refuse a bad call with the same [`Error`].
 
 use super::error::Error;
+use crate::ir::CallError;
 use crate::ir::{BindError, Bindings, DType, DimError, Graph, Op, Shape};
 use crate::runtime::Arg;
 
@@ -71,11 +72,11 @@ impl Layout {
                 Arg::I32(s) => (DType::I32, s.len()),
             };
             if found != *dtype {
-                return Err(Error::DType {
+                return Err(Error::Call(CallError::DType {
                     name: name.clone(),
                     expected: *dtype,
                     found,
-                });
+                }));
             }
             length(name, shape, len)?;
         }
@@ -89,12 +90,12 @@ impl Layout {
             if let Some(Arg::I32(labels)) = inputs.get(i) {
                 if let Some((index, &value)) = labels.iter().enumerate().find(|(_, &v)| v < 0 || v as usize >= classes)
                 {
-                    return Err(Error::Label {
+                    return Err(Error::Call(CallError::Label {
                         name: self.inputs[i].0.clone(),
                         index,
                         value,
                         classes,
-                    });
+                    }));
                 }
             }
         }
@@ -132,7 +133,7 @@ fn count(what: &'static str, expected: usize, found: usize) -> Result<(), Error>
     if expected == found {
         Ok(())
     } else {
-        Err(Error::Count { what, expected, found })
+        Err(Error::Call(CallError::Count { what, expected, found }))
     }
 }
 
@@ -141,10 +142,10 @@ fn length(name: &str, shape: &[usize], found: usize) -> Result<(), Error> {
     if expected == found {
         Ok(())
     } else {
-        Err(Error::Length {
+        Err(Error::Call(CallError::Length {
             name: name.to_string(),
             expected,
             found,
-        })
+        }))
     }
 }

@@ -7,6 +7,7 @@ use super::options::Options;
 use super::train::TrainStep;
 use crate::autodiff::AdError;
 use crate::diag::Diagnostic;
+use crate::ir::CallError;
 use crate::ir::{self, Bindings, DType, Graph, Shape};
 use crate::tensor::Tensor;
 use crate::train::Optimizer;
@@ -196,18 +197,18 @@ impl Model {
     pub fn sizes_from_shapes(&self, inputs: &[&[usize]], params: Option<&[&[usize]]>) -> Result<Bindings, Error> {
         let g = &self.inner.graph;
         if inputs.len() != g.inputs.len() {
-            return Err(Error::Count {
+            return Err(Error::Call(CallError::Count {
                 what: "inputs",
                 expected: g.inputs.len(),
                 found: inputs.len(),
-            });
+            }));
         }
         if let Some(p) = params.filter(|p| p.len() != g.params.len()) {
-            return Err(Error::Count {
+            return Err(Error::Call(CallError::Count {
                 what: "params",
                 expected: g.params.len(),
                 found: p.len(),
-            });
+            }));
         }
         Ok(ir::bind_sizes(g, inputs, params)?)
     }
@@ -234,11 +235,11 @@ impl Model {
     pub fn save_params(&self, path: impl AsRef<Path>, params: &[Tensor]) -> Result<(), Error> {
         let names = self.params();
         if names.len() != params.len() {
-            return Err(Error::Count {
+            return Err(Error::Call(CallError::Count {
                 what: "params",
                 expected: names.len(),
                 found: params.len(),
-            });
+            }));
         }
         let named: Vec<(&str, &Tensor)> = names.iter().map(|s| s.name.as_str()).zip(params).collect();
         Ok(crate::io::write_tensors(path, &named)?)

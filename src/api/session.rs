@@ -6,6 +6,7 @@ use super::error::Error;
 use super::function::{Instance, Outputs};
 use super::model::Model;
 use super::train::TrainInstance;
+use crate::ir::CallError;
 use crate::ir::{Bindings, DType};
 use crate::runtime::{Arg, Workspace};
 use crate::tensor::{Data, Tensor};
@@ -46,27 +47,27 @@ impl Session {
     pub fn with_params(model: &Model, sizes: &Bindings, params: Vec<Tensor>) -> Result<Session, Error> {
         let specs = model.params();
         if specs.len() != params.len() {
-            return Err(Error::Count {
+            return Err(Error::Call(CallError::Count {
                 what: "params",
                 expected: specs.len(),
                 found: params.len(),
-            });
+            }));
         }
         for (spec, p) in specs.iter().zip(&params) {
             if p.as_f32().is_none() {
-                return Err(Error::DType {
+                return Err(Error::Call(CallError::DType {
                     name: spec.name.clone(),
                     expected: DType::F32,
                     found: DType::I32,
-                });
+                }));
             }
             let expected = spec.shape_for(sizes)?;
             if expected != p.shape {
-                return Err(Error::Shape {
+                return Err(Error::Call(CallError::Shape {
                     name: spec.name.clone(),
                     expected,
                     found: p.shape.clone(),
-                });
+                }));
             }
         }
         Ok(Session {

@@ -6,6 +6,7 @@ use super::error::Error;
 use super::function::{Function, Instance};
 use super::model::{Model, TensorSpec};
 use crate::ir::Bindings;
+use crate::ir::CallError;
 use crate::runtime::{Arg, Workspace};
 use crate::tensor::Tensor;
 use crate::train::{build_step, Optimizer};
@@ -130,6 +131,6 @@ fn count(what: &'static str, expected: usize, found: usize) -> Result<(), Error>
     if expected == found {
         Ok(())
     } else {
-        Err(Error::Count { what, expected, found })
+        Err(Error::Call(CallError::Count { what, expected, found }))
     }
 }

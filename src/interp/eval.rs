@@ -6,6 +6,7 @@ use super::float::Float;
 use super::kernels;
 use super::scalar::{binary, unary};
 use super::value::{NodeValue, Value};
+use crate::ir::CallError;
 use crate::ir::{Binder, Bindings, DType, Dim, Graph, NodeId, Op, Reduce, Shape};
 use crate::tensor::Tensor;
 use std::collections::HashMap;
@@ -177,10 +178,12 @@ fn leaf_values<T: Float>(
         .iter()
         .zip(params)
         .map(|(decl, t)| {
-            Value::from_tensor(t).ok_or_else(|| InterpError::DType {
-                name: decl.name.clone(),
-                expected: DType::F32,
-                found: DType::I32,
+            Value::from_tensor(t).ok_or_else(|| {
+                InterpError::Call(CallError::DType {
+                    name: decl.name.clone(),
+                    expected: DType::F32,
+                    found: DType::I32,
+                })
             })
         })
         .collect::<Result<_, _>>()?;
@@ -191,7 +194,7 @@ fn count(what: &'static str, expected: usize, found: usize) -> Result<(), Interp
     if expected == found {
         Ok(())
     } else {
-        Err(InterpError::Count { what, expected, found })
+        Err(InterpError::Call(CallError::Count { what, expected, found }))
     }
 }
 
@@ -212,11 +215,11 @@ fn check_leaves<T: Float>(
             NodeValue::Labels { .. } => DType::I32,
         };
         if found != decl.ty.dtype {
-            return Err(InterpError::DType {
+            return Err(InterpError::Call(CallError::DType {
                 name: decl.name.clone(),
                 expected: decl.ty.dtype,
                 found,
-            });
+            }));
         }
         all.push((&decl.name, &decl.ty.shape, v.shape()));
     }
@@ -252,12 +255,12 @@ fn check_labels<T: Float>(
             });
         };
         if let Some((index, &label)) = data.iter().enumerate().find(|(_, &l)| l < 0 || l as usize >= classes) {
-            return Err(InterpError::Label {
-                input: g.inputs[*i].name.clone(),
+            return Err(InterpError::Call(CallError::Label {
+                name: g.inputs[*i].name.clone(),
                 index,
-                label,
+                value: label,
                 classes,
-            });
+            }));
         }
     }
     Ok(())

@@ -2,6 +2,7 @@
 //! symbolic shapes. Imports nothing of nnc but `diag` (for spans).
 
 mod bind;
+mod call;
 mod dim;
 mod dot;
 mod emit_nn;
@@ -12,6 +13,7 @@ mod shape;
 mod verify;
 
 pub use bind::{bind_sizes, BindError, Binder};
+pub use call::CallError;
 pub use dim::{Bindings, Dim, DimError};
 pub use dot::to_dot;
 pub use emit_nn::{to_nn, EmitError};

@@ -1,7 +1,7 @@
 //! Errors of compiling and calling executables.
 
 use crate::codegen::CodegenError;
-use crate::ir::{BindError, DType, VerifyError};
+use crate::ir::{BindError, CallError, VerifyError};
 use crate::opt::schedule::ScheduleError;
 use std::fmt;
 
@@ -17,53 +17,8 @@ pub enum RuntimeError {
     Codegen(CodegenError),
     /// Size variables could not be bound from the given shapes.
     Bind(BindError),
-    /// Wrong number of buffers.
-    Count {
-        /// inputs, params or outputs
-        what: &'static str,
-        /// expected count
-        expected: usize,
-        /// given count
-        found: usize,
-    },
-    /// A buffer's element count differs from what the bindings give.
-    Length {
-        /// the tensor's name
-        name: String,
-        /// expected element count
-        expected: usize,
-        /// given element count
-        found: usize,
-    },
-    /// A tensor's shape differs from what the bindings give.
-    Shape {
-        /// the tensor's name
-        name: String,
-        /// expected shape
-        expected: Vec<usize>,
-        /// given shape
-        found: Vec<usize>,
-    },
-    /// A buffer has the wrong element type.
-    DType {
-        /// the tensor's name
-        name: String,
-        /// expected type
-        expected: DType,
-        /// given type
-        found: DType,
-    },
-    /// A label outside `[0, classes)`.
-    Label {
-        /// the input's name
-        name: String,
-        /// position of the first bad label
-        index: usize,
-        /// its value
-        value: i32,
-        /// the class count of the one-hot that reads it
-        classes: usize,
-    },
+    /// The call's buffers do not fit the executable (count, length, shape, type, label).
+    Call(CallError),
     /// `run_ref` on a graph that updates its params.
     ParamsReadOnly,
 }
@@ -75,27 +30,7 @@ impl fmt::Display for RuntimeError {
             RuntimeError::Schedule(e) => write!(f, "{e}"),
             RuntimeError::Codegen(e) => write!(f, "{e}"),
             RuntimeError::Bind(e) => write!(f, "{e}"),
-            RuntimeError::Count { what, expected, found } => {
-                write!(f, "expected {expected} {what}, got {found}")
-            }
-            RuntimeError::Length { name, expected, found } => {
-                write!(f, "tensor `{name}` has {found} elements, expected {expected}")
-            }
-            RuntimeError::Shape { name, expected, found } => {
-                write!(f, "tensor `{name}` has shape {found:?}, expected {expected:?}")
-            }
-            RuntimeError::DType { name, expected, found } => {
-                write!(f, "tensor `{name}` is {found}, expected {expected}")
-            }
-            RuntimeError::Label {
-                name,
-                index,
-                value,
-                classes,
-            } => write!(
-                f,
-                "label {value} at position {index} of `{name}` is outside [0, {classes})"
-            ),
+            RuntimeError::Call(e) => write!(f, "{e}"),
             RuntimeError::ParamsReadOnly => write!(f, "this graph updates its params: pass them mutably"),
         }
     }
@@ -112,5 +47,11 @@ impl From<ScheduleError> for RuntimeError {
 impl From<CodegenError> for RuntimeError {
     fn from(e: CodegenError) -> Self {
         RuntimeError::Codegen(e)
+    }
+}
+
+impl From<CallError> for RuntimeError {
+    fn from(e: CallError) -> Self {
+        RuntimeError::Call(e)
     }
 }

@@ -16,6 +16,7 @@ pub use error::RuntimeError;
 pub use stats::Stats;
 
 use crate::codegen::{self, CodegenOptions, NativeCode};
+use crate::ir::CallError;
 use crate::ir::{self, Bindings, DType, Graph, Op};
 use crate::opt::memplan::{self, MemPlan};
 use crate::opt::schedule::{self, Schedule, Storage};
@@ -275,11 +276,11 @@ impl Executable {
             match &mut p.data {
                 Data::F32(v) => pslices.push(v.as_mut_slice()),
                 Data::I32(_) => {
-                    return Err(RuntimeError::DType {
+                    return Err(RuntimeError::Call(CallError::DType {
                         name: self.sig.params.get(i).cloned().unwrap_or_default(),
                         expected: DType::F32,
                         found: DType::I32,
-                    })
+                    }))
                 }
             }
         }
@@ -334,7 +335,7 @@ impl Executable {
             if expected == found {
                 Ok(())
             } else {
-                Err(RuntimeError::Count { what, expected, found })
+                Err(RuntimeError::Call(CallError::Count { what, expected, found }))
             }
         };
         count("inputs", sig.inputs.len(), inputs.len())?;
@@ -350,21 +351,21 @@ impl Executable {
             if expected == found {
                 Ok(())
             } else {
-                Err(RuntimeError::Length {
+                Err(RuntimeError::Call(CallError::Length {
                     name: name.to_string(),
                     expected,
                     found,
-                })
+                }))
             }
         };
         for (i, a) in inputs.iter().enumerate() {
             let (name, dtype) = &sig.inputs[i];
             if a.dtype() != *dtype {
-                return Err(RuntimeError::DType {
+                return Err(RuntimeError::Call(CallError::DType {
                     name: name.clone(),
                     expected: *dtype,
                     found: a.dtype(),
-                });
+                }));
             }
             length(name, len_of(Storage::Input(i)), a.len())?;
         }
@@ -377,12 +378,12 @@ impl Executable {
         for &(i, classes) in &sig.labels {
             if let Arg::I32(labels) = inputs[i] {
                 if let Some((pos, &v)) = labels.iter().enumerate().find(|(_, &v)| v < 0 || v as usize >= classes) {
-                    return Err(RuntimeError::Label {
+                    return Err(RuntimeError::Call(CallError::Label {
                         name: sig.inputs[i].0.clone(),
                         index: pos,
                         value: v,
                         classes,
-                    });
+                    }));
                 }
             }
         }
@@ -394,11 +395,11 @@ fn check_shape(name: &str, want: &[usize], found: &[usize]) -> Result<(), Runtim
     if want == found {
         Ok(())
     } else {
-        Err(RuntimeError::Shape {
+        Err(RuntimeError::Call(CallError::Shape {
             name: name.to_string(),
             expected: want.to_vec(),
             found: found.to_vec(),
-        })
+        }))
     }
 }
 
@@ -498,18 +499,18 @@ impl Program {
     /// Binds the size variables from the shapes of the inputs and params.
     pub fn bind(&self, inputs: &[&[usize]], params: &[&[usize]]) -> Result<Bindings, RuntimeError> {
         if inputs.len() != self.graph.inputs.len() {
-            return Err(RuntimeError::Count {
+            return Err(RuntimeError::Call(CallError::Count {
                 what: "inputs",
                 expected: self.graph.inputs.len(),
                 found: inputs.len(),
-            });
+            }));
         }
         if params.len() != self.graph.params.len() {
-            return Err(RuntimeError::Count {
+            return Err(RuntimeError::Call(CallError::Count {
                 what: "params",
                 expected: self.graph.params.len(),
                 found: params.len(),
-            });
+            }));
         }
         ir::bind_sizes(&self.graph, inputs, Some(params)).map_err(RuntimeError::Bind)
     }
