@@ -135,5 +135,5 @@ pub use diag::{Diagnostic, Severity, Span};
 pub use io::IoError;
 pub use ir::{BindError, Bindings, CallError, DType, Dim, Shape};
 pub use runtime::{Arg, Workspace};
-pub use tensor::{Data, Tensor};
+pub use tensor::{Data, DataLengthError, Tensor};
 pub use train::Optimizer;

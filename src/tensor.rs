@@ -18,8 +18,41 @@ pub struct Tensor {
     pub data: Data,
 }
 
+/// Data whose element count is not the product of the shape it was given.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DataLengthError {
+    /// the shape asked for
+    pub shape: Vec<usize>,
+    /// the element count given
+    pub len: usize,
+}
+
+impl std::fmt::Display for DataLengthError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} elements do not fill the shape {:?}", self.len, self.shape)
+    }
+}
+
+impl std::error::Error for DataLengthError {}
+
 impl Tensor {
-    /// An f32 tensor. Panics if the data length is not the product of the shape.
+    /// A tensor of either element type, or an error if the data does not fill the shape
+    /// exactly (the checked form of [`Tensor::f32`] and [`Tensor::i32`]).
+    pub fn new(shape: Vec<usize>, data: Data) -> Result<Tensor, DataLengthError> {
+        let len = match &data {
+            Data::F32(v) => v.len(),
+            Data::I32(v) => v.len(),
+        };
+        let elements = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+        if elements == Some(len) {
+            Ok(Tensor { shape, data })
+        } else {
+            Err(DataLengthError { shape, len })
+        }
+    }
+
+    /// An f32 tensor. Panics if the data length is not the product of the shape (for
+    /// data from outside the program, use [`Tensor::new`], which returns an error).
     pub fn f32(shape: Vec<usize>, data: Vec<f32>) -> Tensor {
         assert_eq!(
             shape.iter().product::<usize>(),
@@ -32,7 +65,8 @@ impl Tensor {
         }
     }
 
-    /// An i32 tensor. Panics if the data length is not the product of the shape.
+    /// An i32 tensor. Panics if the data length is not the product of the shape (see
+    /// [`Tensor::new`] for the checked form).
     pub fn i32(shape: Vec<usize>, data: Vec<i32>) -> Tensor {
         assert_eq!(
             shape.iter().product::<usize>(),
@@ -78,5 +112,19 @@ impl Tensor {
             Data::I32(v) => Some(v),
             Data::F32(_) => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_checks_that_the_data_fills_the_shape() {
+        assert!(Tensor::new(vec![2, 3], Data::F32(vec![0.0; 6])).is_ok());
+        assert!(Tensor::new(vec![], Data::I32(vec![7])).is_ok());
+        let e = Tensor::new(vec![2, 3], Data::F32(vec![0.0; 5])).unwrap_err();
+        assert_eq!(e, DataLengthError { shape: vec![2, 3], len: 5 });
+        assert!(Tensor::new(vec![usize::MAX, 2], Data::I32(vec![])).is_err());
     }
 }
