@@ -124,7 +124,13 @@ mod tests {
         assert!(Tensor::new(vec![2, 3], Data::F32(vec![0.0; 6])).is_ok());
         assert!(Tensor::new(vec![], Data::I32(vec![7])).is_ok());
         let e = Tensor::new(vec![2, 3], Data::F32(vec![0.0; 5])).unwrap_err();
-        assert_eq!(e, DataLengthError { shape: vec![2, 3], len: 5 });
+        assert_eq!(
+            e,
+            DataLengthError {
+                shape: vec![2, 3],
+                len: 5
+            }
+        );
         assert!(Tensor::new(vec![usize::MAX, 2], Data::I32(vec![])).is_err());
     }
 }

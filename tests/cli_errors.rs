@@ -192,7 +192,7 @@ fn gradients_of_a_model_without_loss() {
     // outputs are written as without --grad, and a note says why there are no gradients.
     let r = f.run(&f.path("good.safetensors"), &[]).ok();
     assert!(r.stderr.contains("no loss"), "{}", r.stderr);
-    let written = nnc::io::read_tensors(&f.path("out.safetensors")).unwrap();
+    let written = nnc::io::read_tensors(f.path("out.safetensors")).unwrap();
     let names: Vec<&str> = written.keys().map(|n| n.as_str()).collect();
     assert!(names.contains(&"logits"), "{names:?}");
     assert!(

@@ -278,7 +278,7 @@ fn check_finite_names_the_forward_value_before_a_backward_one_scheduled_earlier(
     let i = f.path("i.safetensors");
     write(Path::new(&i), &[("x", Tensor::f32(vec![2], vec![1.0, 0.0]))]);
     for extra in [&["--grad"][..], &["--grad", "--interp"][..]] {
-        let mut args = vec!["run", &f.path("m.nn"), "--inputs", &i, "--check-finite"]
+        let mut args = ["run", &f.path("m.nn"), "--inputs", &i, "--check-finite"]
             .iter()
             .map(|s| s.to_string())
             .collect::<Vec<_>>();

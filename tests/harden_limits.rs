@@ -186,7 +186,9 @@ fn empty_but_huge(src: &'static str, backend: nnc::Backend) {
         )?;
         let x = nnc::Tensor::f32(vec![0, 1 << 40], vec![]);
         let b = nnc::Tensor::f32(vec![0], vec![]);
-        let out = model.forward()?.call_tensors(&[x.clone()], &[b.clone()])?;
+        let out = model
+            .forward()?
+            .call_tensors(std::slice::from_ref(&x), std::slice::from_ref(&b))?;
         let grads = model.gradients(true)?.call_tensors(&[x], &[b])?;
         Ok::<_, Error>((out, grads))
     });
