@@ -30,6 +30,7 @@ snapshot_tests! {
     illegal_character: "model bad {\n    input x: [N, 4]\n    output y = x $ 2\n}\n";
     invalid_utf8: &String::from_utf8_lossy(b"model bad {\n    input x: [N, 4] \xff\n}\n");
     undefined_name: "model bad {\n    input x: [N, 4]\n    param W: [4, 2]\n    output y = x @ V\n}\n";
+    forward_reference: "model bad {\n    input x: [N, 4]\n    let a = b + 1\n    let b = x * 2\n}\n";
     duplicate_name: "model bad {\n    input x: [N, 4]\n    param x: [4]\n}\n";
     unknown_function_with_suggestion: "model bad {\n    input x: [N, 4]\n    output y = relux(x)\n}\n";
     wrong_arity: "model bad {\n    input x: [N, 4]\n    output y = maximum(x)\n}\n";
@@ -74,6 +75,25 @@ fn independent_errors_are_all_reported_without_follow_ons() {
         .collect();
     let lines: Vec<usize> = messages.iter().map(|m| m.0).collect();
     assert_eq!(lines, vec![4, 6, 7, 8, 10], "{messages:#?}");
+}
+
+#[test]
+fn a_call_in_error_reports_nothing_about_its_true_false_or_shape_arguments() {
+    for call in [
+        "sum(x, 1, true, 2)",
+        "summ(x, keepdims=true)",
+        "reshap(x, [N, 2])",
+        "sum(x, axiss=0, keepdims=false)",
+    ] {
+        let src = format!("model bad {{\n    input x: [N, 4]\n    output y = {call}\n}}\n");
+        let d = diags(&src);
+        assert_eq!(
+            d.len(),
+            1,
+            "{call}: {:#?}",
+            d.iter().map(|d| &d.message).collect::<Vec<_>>()
+        );
+    }
 }
 
 #[test]

@@ -45,6 +45,9 @@ pub(super) struct Lowerer<'a> {
     diags: Vec<Diagnostic>,
     names: HashMap<String, NameDef>,
     output_spans: HashMap<String, Span>,
+    /// Every name the model's statements define, at its first definition: an undefined
+    /// name found here is a forward reference, reported as such.
+    declared: HashMap<String, Span>,
     /// A statement did not parse, so an undefined name may be defined by it.
     quiet_names: bool,
     /// An item did not parse, so an unknown function may be defined by it.
@@ -53,6 +56,22 @@ pub(super) struct Lowerer<'a> {
     calls: Vec<(String, Span)>,
     depth: u32,
     limit_reported: bool,
+}
+
+/// The names a model's statements define, each at its first definition.
+fn declared_names(m: &Model) -> HashMap<String, Span> {
+    let mut out = HashMap::new();
+    for stmt in &m.stmts {
+        let name = match &stmt.kind {
+            StmtKind::Input { name, .. }
+            | StmtKind::Param { name, .. }
+            | StmtKind::Let { name, .. }
+            | StmtKind::Output { name, .. } => name,
+            StmtKind::Loss { .. } | StmtKind::Error => continue,
+        };
+        out.entry(name.name.clone()).or_insert(name.span);
+    }
+    out
 }
 
 /// Lowers one model. Returns the model (meaningful only without errors) and diagnostics.
@@ -69,6 +88,7 @@ pub(super) fn lower_model(
         diags: Vec::new(),
         names: HashMap::new(),
         output_spans: HashMap::new(),
+        declared: declared_names(m),
         quiet_names: false,
         quiet_fns: item_errors,
         calls: Vec::new(),
@@ -367,6 +387,14 @@ impl Lowerer<'_> {
         if self.quiet_names {
             return None;
         }
+        if let (Scope::Model, Some(&at)) = (scope, self.declared.get(name)) {
+            return self.report_none(
+                Diagnostic::error(span, format!("`{}` is used before it is defined", short(name)))
+                    .with_label("used here")
+                    .with_secondary(at, "defined here")
+                    .with_note("a model's names must be defined before they are used"),
+            );
+        }
         let mut d = Diagnostic::error(span, format!("undefined name `{}`", short(name))).with_label("not defined");
         let candidates: Vec<&str> = match scope {
             Scope::Model => self.names.keys().map(|k| k.as_str()).collect(),
@@ -386,10 +414,7 @@ impl Lowerer<'_> {
         if let Some(index) = self.fns.get(&callee.name) {
             return self.inline(index, callee, args, span, scope);
         }
-        // Lower the arguments anyway: their own errors are independent.
-        for a in args {
-            self.expr(&a.value, scope);
-        }
+        self.lower_args_after_error(args, scope);
         self.not_callable(callee, scope)
     }
 
@@ -415,12 +440,19 @@ impl Lowerer<'_> {
             Ok(bound) => builtins::lower(self, b, &bound, span, scope),
             Err(d) => {
                 self.report(d);
-                for a in args {
-                    if !matches!(a.value.kind, ExprKind::List(_)) {
-                        self.expr(&a.value, scope);
-                    }
-                }
+                self.lower_args_after_error(args, scope);
                 None
+            }
+        }
+    }
+
+    /// Lowers the arguments of a call that is itself an error, for their own independent
+    /// errors. Shape lists and `true`/`false` are skipped: they are wrong only where they
+    /// stand, and where they stand is what was already reported.
+    fn lower_args_after_error(&mut self, args: &[Arg], scope: &Scope) {
+        for a in args {
+            if !matches!(a.value.kind, ExprKind::List(_) | ExprKind::Bool(_)) {
+                self.expr(&a.value, scope);
             }
         }
     }
