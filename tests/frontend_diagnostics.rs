@@ -97,6 +97,40 @@ fn a_call_in_error_reports_nothing_about_its_true_false_or_shape_arguments() {
 }
 
 #[test]
+fn true_and_false_bound_by_let_or_fn_serve_only_as_keepdims() {
+    let ok = "fn red(x, kd) = sum(x, axis=0, keepdims=kd)\nfn pass(x, kd) = red(x, kd)\n\
+              model m {\n param x: [3, 4]\n let t = true\n output a = pass(x, t)\n output b = red(x, false)\n}\n";
+    let (models, d) = check_source(ok);
+    assert!(d.is_empty(), "{:#?}", d.iter().map(|d| &d.message).collect::<Vec<_>>());
+    let g = &models[0].graph;
+    let shapes: Vec<String> = ["a", "b"]
+        .map(|n| format!("{}", g.shape(g.output(n).expect("output"))))
+        .into();
+    assert_eq!(shapes, ["[1, 4]", "[4]"]);
+    for (body, line) in [
+        ("output y = x * t", 5),
+        ("output t", 5),
+        ("output y = x ^ t", 5),
+        ("output y = f(x, true)", 1),
+    ] {
+        let src = format!("fn f(x, k) = x * k\nmodel m {{\n param x: [3]\n let t = false\n {body}\n}}\n");
+        let d = diags(&src);
+        assert_eq!(
+            d.len(),
+            1,
+            "{body}: {:#?}",
+            d.iter().map(|d| &d.message).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            nnc::diag::line_col(&src, d[0].span.start as usize).0,
+            line,
+            "{body}: {}",
+            d[0].message
+        );
+    }
+}
+
+#[test]
 fn several_syntax_errors_are_reported_and_checking_goes_on_quietly() {
     let src = "model bad {
     input x: [N, 4]

@@ -61,6 +61,7 @@ impl Lowerer<'_> {
                 Ok(acc)
             }
             ExprKind::Name(name) => match self.name_value(name, scope) {
+                Some(Some(id)) if self.bools.contains(&id) => Err(NotConst::At(e.span)),
                 Some(Some(id)) => node_const(&self.g, id, 0).ok_or(NotConst::At(e.span)),
                 Some(None) => Err(NotConst::Poison),
                 None => {
@@ -124,10 +125,18 @@ impl Lowerer<'_> {
         )
     }
 
-    /// A `keepdims=` value.
-    pub(super) fn keepdims(&mut self, e: &Expr) -> Option<bool> {
-        match e.kind {
-            ExprKind::Bool(b) => Some(b),
+    /// A `keepdims=` value: `true`, `false`, or a name a `let` or a `fn` argument bound
+    /// to one of them.
+    pub(super) fn keepdims(&mut self, e: &Expr, scope: &Scope) -> Option<bool> {
+        let bound = match &e.kind {
+            ExprKind::Bool(b) => return Some(*b),
+            ExprKind::Name(n) => self.name_value(n, scope),
+            _ => None,
+        };
+        match bound {
+            Some(Some(id)) if self.bools.contains(&id) => node_const(&self.g, id, 0).map(|v| v != 0.0),
+            // Already reported where the name was defined.
+            Some(None) => None,
             _ => self.report_none(
                 Diagnostic::error(e.span, "`keepdims` must be `true` or `false`").with_label("not a boolean"),
             ),

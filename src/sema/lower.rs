@@ -12,7 +12,7 @@ use crate::diag::{Diagnostic, Span};
 use crate::ir::{self, Binary, DType, Graph, NodeId, Op, Origin, Shape, Unary, F64};
 use crate::syntax::ast::{Arg, BinOp, ChainLink, Expr, ExprKind, Ident, Model, StmtKind};
 use crate::syntax::short;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// A lowered value: a node, or poison after an error (already reported).
 pub(super) type Val = Option<NodeId>;
@@ -48,6 +48,9 @@ pub(super) struct Lowerer<'a> {
     /// Every name the model's statements define, at its first definition: an undefined
     /// name found here is a forward reference, reported as such.
     declared: HashMap<String, Span>,
+    /// Constant nodes that stand for `true` or `false`: a `let` or a `fn` parameter may
+    /// hold a boolean for a `keepdims=` option, and nothing else may use it.
+    pub(super) bools: HashSet<NodeId>,
     /// A statement did not parse, so an undefined name may be defined by it.
     quiet_names: bool,
     /// An item did not parse, so an unknown function may be defined by it.
@@ -89,6 +92,7 @@ pub(super) fn lower_model(
         names: HashMap::new(),
         output_spans: HashMap::new(),
         declared: declared_names(m),
+        bools: HashSet::new(),
         quiet_names: false,
         quiet_fns: item_errors,
         calls: Vec::new(),
@@ -114,7 +118,7 @@ pub(super) fn lower_model(
                 }
             }
             StmtKind::Let { name, value } => {
-                let val = lw.expr(value, &Scope::Model);
+                let val = lw.value_or_bool(value, &Scope::Model);
                 if lw.is_new(name) {
                     lw.define(name, val);
                 }
@@ -370,9 +374,35 @@ impl Lowerer<'_> {
         }
     }
 
+    /// The value a name or `true`/`false` is bound to by a `let` or a `fn` argument:
+    /// an expression, or a boolean for a later `keepdims=`.
+    fn value_or_bool(&mut self, e: &Expr, scope: &Scope) -> Val {
+        match &e.kind {
+            ExprKind::Bool(b) => {
+                let id = self.constant(if *b { 1.0 } else { 0.0 }, e.span);
+                self.bools.insert(id);
+                Some(id)
+            }
+            ExprKind::Name(n) => match self.name_value(n, scope) {
+                Some(Some(id)) if self.bools.contains(&id) => Some(id),
+                _ => self.expr(e, scope),
+            },
+            _ => self.expr(e, scope),
+        }
+    }
+
     /// The value of a name.
     fn lookup(&mut self, name: &str, span: Span, scope: &Scope) -> Val {
         if let Some(v) = self.name_value(name, scope) {
+            if v.is_some_and(|id| self.bools.contains(&id)) {
+                return self.misplaced(
+                    span,
+                    &format!(
+                        "`{}` is `true` or `false`, only allowed as a `keepdims=` value",
+                        short(name)
+                    ),
+                );
+            }
             return v;
         }
         if self.is_size_var(name, scope) {
@@ -461,7 +491,7 @@ impl Lowerer<'_> {
     fn inline(&mut self, index: usize, callee: &Ident, args: &[Arg], span: Span, scope: &Scope) -> Val {
         let mut vals: Vec<Val> = Vec::with_capacity(args.len());
         for a in args {
-            vals.push(self.expr(&a.value, scope));
+            vals.push(self.value_or_bool(&a.value, scope));
         }
         if !self.call_fits(index, callee, args, scope) || vals.iter().any(|v| v.is_none()) {
             return None;
@@ -473,7 +503,7 @@ impl Lowerer<'_> {
         }
         self.calls.push((callee.name.clone(), span));
         for l in &f.lets {
-            let v = self.expr(&l.value, &Scope::Fn(&local));
+            let v = self.value_or_bool(&l.value, &Scope::Fn(&local));
             local.insert(l.name.name.clone(), v);
         }
         let result = self.expr(&f.result, &Scope::Fn(&local));

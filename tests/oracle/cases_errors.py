@@ -905,3 +905,19 @@ model bad {
     output c = a @ b + a  @@
 }
 """, ["[N, N]", "[N, 3]"])
+
+error("r2_err_bool_let_in_arithmetic", """
+model bad {
+    param x: [3]
+    let t = true
+    output y = x * t  @@
+}
+""", ["t", "keepdims"])
+
+error("r2_err_bool_through_fn_in_arithmetic", """
+fn scale(x, k) = x * k  @@
+model bad {
+    param x: [3]
+    output y = scale(x, false)  @@
+}
+""", ["k", "keepdims"])

@@ -3194,3 +3194,36 @@ def _(r):
         return {"g": g}, e + rsum(g * W)
 
     return src, P, I, f
+
+
+@value("r2_keepdims_through_fn_and_let", grad_inputs=True)
+def _(r):
+    # docs/language-notes.md: `true`/`false` may be bound by a let or passed to a fn
+    # parameter, for a keepdims= option.
+    src = """
+    fn red(x, k, kd) = sum(x, axis=k, keepdims=kd)
+    fn norm(x, k) = x - red(x, k, true) / 4
+    fn pass(x, kd) = max(x, 0, kd)
+    model kd {
+        input x: [3, 4]
+        param w: [4]
+        let keep = true
+        let drop = false
+        output a = norm(x * w, 1)
+        output b = red(x, -1, drop)
+        output c = pass(x * w, keep)
+        output d = mean(x, 0, keep) * logsumexp(x * w, axis=1, keepdims=keep)
+        loss = sum(a * a) + sum(b) + sum(c * w) + sum(d)
+    }
+    """
+    P = {"w": r.u(4)}
+    I = {"x": r.u(3, 4)}
+
+    def f(P, I):
+        x, w = I["x"], P["w"]
+        y = x * w
+        o = dict(a=y - rsum(y, 1, True) / 4, b=rsum(x, -1), c=rmax(y, 0, True),
+                 d=rmean(x, 0, True) * logsumexp(y, 1, True))
+        return o, rsum(o["a"] ** 2) + rsum(o["b"]) + rsum(o["c"] * w) + rsum(o["d"])
+
+    return src, P, I, f
