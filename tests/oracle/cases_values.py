@@ -3227,3 +3227,225 @@ def _(r):
         return o, rsum(o["a"] ** 2) + rsum(o["b"]) + rsum(o["c"] * w) + rsum(o["d"])
 
     return src, P, I, f
+
+
+# Larger, odd sizes: loop remainders, blocking and vector widths in generated code.
+
+
+@value("r2_big_odd_matmul_chain", grad_inputs=True)
+def _(r):
+    src = """
+    model big {
+        input x: [N, 53]
+        param W1: [53, 37]
+        param b1: [37]
+        param W2: [37, 29]
+        let h = tanh(x @ W1 + b1)
+        output y = h @ W2
+        output t = W2.T @ h.T
+        loss = mean(y ^ 2) + sum(t) / 1000
+    }
+    """
+    P = {"W1": r.u(53, 37, lo=-0.3, hi=0.3), "b1": r.u(37), "W2": r.u(37, 29, lo=-0.3, hi=0.3)}
+    I = {"x": r.u(41, 53)}
+
+    def f(P, I):
+        h = torch.tanh(I["x"] @ P["W1"] + P["b1"])
+        y = h @ P["W2"]
+        t = P["W2"].T @ h.T
+        return {"y": y, "t": t}, rmean(y**2) + rsum(t) / 1000
+
+    return src, P, I, f
+
+
+@value("r2_big_odd_reductions_softmax", grad_inputs=True)
+def _(r):
+    src = """
+    model bigr {
+        input x: [N, 257]
+        input y: i32[N]
+        param s: [257]
+        let z = x * s
+        output sm = softmax(z)
+        output m = max(z, axis=1)
+        output m0 = max(z, axis=0)
+        output l0 = logsumexp(z, axis=0)
+        output mu = mean(z, axis=0, keepdims=true)
+        loss = cross_entropy(z, y) + mean(m) + sum(l0) / 257 + sum(mu * s) + sum(sm * x)
+    }
+    """
+    P = {"s": r.u(257, lo=0.5, hi=3)}
+    I = {"x": r.u(19, 257, lo=-3, hi=3), "y": r.labels(19, 257)}
+
+    def f(P, I):
+        z = I["x"] * P["s"]
+        o = dict(sm=softmax(z), m=rmax(z, 1), m0=rmax(z, 0), l0=logsumexp(z, 0), mu=rmean(z, 0, True))
+        loss = (cross_entropy(z, I["y"]) + rmean(o["m"]) + rsum(o["l0"]) / 257 + rsum(o["mu"] * P["s"])
+                + rsum(o["sm"] * I["x"]))
+        return o, loss
+
+    return src, P, I, f
+
+
+@value("r2_big_odd_broadcast_rank3", grad_inputs=True)
+def _(r):
+    src = """
+    model bigb {
+        input x: [B, 13, 1]
+        input u: [17]
+        param p: [13, 17]
+        param q: [B, 1, 17]
+        let y = x * p + q - u
+        output s1 = sum(y, axis=1)
+        output s2 = sum(y, axis=-1, keepdims=true)
+        output s0 = mean(y, axis=0)
+        output tr = reshape(y, [-1, 17]).T
+        loss = sum(s1 ^ 2) + sum(s2) + sum(s0 * p) + sum(tr ^ 2) / 100
+    }
+    """
+    P = {"p": r.u(13, 17), "q": r.u(7, 1, 17)}
+    I = {"x": r.u(7, 13, 1), "u": r.u(17)}
+
+    def f(P, I):
+        y = I["x"] * P["p"] + P["q"] - I["u"]
+        o = dict(s1=rsum(y, 1), s2=rsum(y, -1, True), s0=rmean(y, 0), tr=y.reshape(-1, 17).T)
+        return o, rsum(o["s1"] ** 2) + rsum(o["s2"]) + rsum(o["s0"] * P["p"]) + rsum(o["tr"] ** 2) / 100
+
+    return src, P, I, f
+
+
+@value("r2_big_second_order_mlp")
+def _(r):
+    src = """
+    model bigg {
+        input x: [N, 33]
+        input y: i32[N]
+        param W1: [33, 65]
+        param W2: [65, 10]
+        let ce = cross_entropy(gelu(x @ W1) @ W2, y)
+        output gx = grad(ce, x)
+        loss = ce + 0.5 * sum(gx ^ 2) + sum(grad(ce, W2) ^ 2)
+    }
+    """
+    P = {"W1": r.u(33, 65, lo=-0.3, hi=0.3), "W2": r.u(65, 10, lo=-0.3, hi=0.3)}
+    I = {"x": r.u(23, 33), "y": r.labels(23, 10)}
+
+    def f(P, I):
+        ce = cross_entropy(gelu(I["x"] @ P["W1"]) @ P["W2"], I["y"])
+        gx = grad(ce, I["x"])
+        return {"gx": gx}, ce + 0.5 * rsum(gx**2) + rsum(grad(ce, P["W2"]) ** 2)
+
+    return src, P, I, f
+
+
+@value("r2_big_vector_products", grad_inputs=True)
+def _(r):
+    src = """
+    model bigv {
+        input x: [1031]
+        param A: [1031, 3]
+        param v: [1031]
+        output a = x @ A
+        output d = x @ v
+        output b = A.T @ (x * v)
+        loss = sum(a * a) + d + sum(b) + max(x * v) + logsumexp(v)
+    }
+    """
+    P = {"A": r.u(1031, 3, lo=-0.1, hi=0.1), "v": r.u(1031)}
+    I = {"x": r.u(1031)}
+
+    def f(P, I):
+        x, A, v = I["x"], P["A"], P["v"]
+        o = dict(a=x @ A, d=x @ v, b=A.T @ (x * v))
+        return o, rsum(o["a"] ** 2) + o["d"] + rsum(o["b"]) + rmax(x * v) + logsumexp(v)
+
+    return src, P, I, f
+
+
+@value("r2_exponent_sign_precedence")
+def _(r):
+    # As Python's **: -2 ^ 2 is -(2 ^ 2); x ^ -2 ^ 2 is x ^ (-(2 ^ 2)).
+    src = """
+    model neg {
+        param x: [2]
+        output a = -2 ^ 2 + 0 * x
+        output b = x ^ -2 ^ 2
+        output c = 2 ^ -1 ^ 2 + 0 * x
+        output e = - 2 ^ 2 * x
+        output f = 3 - -2 ^ 2 + 0 * x
+        output g = x ^ - 1
+        output h = x ^ -(1) ^ 2
+        loss = sum(a + b + c + e + f + g + h)
+    }
+    """
+    P = {"x": np.array([1.5, -2], np.float32)}
+
+    def f(P, I):
+        x = P["x"]
+        o = dict(a=-(2**2) + 0 * x, b=x ** (-(2**2)), c=2 ** (-(1**2)) + 0 * x, e=-(2**2) * x, f=3 + 2**2 + 0 * x,
+                 g=x**-1, h=x ** (-(1**2)))
+        return o, rsum(sum(o.values()))
+
+    return src, P, {}, f
+
+
+@value("r2_names_like_builtins")
+def _(r):
+    # Value names and fn names are separate namespaces; f32 names a value outside a type.
+    src = """
+    fn T(x) = x.T
+    model names {
+        param sum: [3, 3]
+        param T: [3]
+        input exp: [3]
+        input f32: [3]
+        let mean = sum(sum, axis=0) * T
+        output max = max(mean) + maximum(exp, f32)
+        output softmax = softmax(sum.T @ T)
+        output t2 = T(sum) @ exp
+        loss = sum(max) + sum(softmax * t2)
+    }
+    """
+    P = {"sum": r.u(3, 3), "T": r.u(3)}
+    I = {"exp": r.u(3), "f32": r.u(3)}
+
+    def f(P, I):
+        S, T = P["sum"], P["T"]
+        mean = rsum(S, 0) * T
+        mx = rmax(mean) + maximum(I["exp"], I["f32"])
+        sm = softmax(S.T @ T)
+        t2 = S.T @ I["exp"]
+        return {"max": mx, "softmax": sm, "t2": t2}, rsum(mx) + rsum(sm * t2)
+
+    return src, P, I, f
+
+
+@value("r2_nan_propagates", nan_ok=True)
+def _(r):
+    # Outside the domain the result is NaN, as in PyTorch, and NaN passes through
+    # relu, maximum, max, abs and softmax (the spec's check matches NaN with NaN).
+    src = """
+    model nan {
+        param x: [4]
+        let n = sqrt(x)
+        output a = log(x)
+        output b = x ^ 1.5
+        output c = relu(n) + abs(n)
+        output d = maximum(n, 0) + minimum(0, n)
+        output e = max(n)
+        output g = softmax(n)
+        output h = leaky_relu(n)
+        loss = sum(a + b + c + d + h)
+    }
+    """
+    P = {"x": np.array([-1, -0.5, 2, 0.25], np.float32)}
+
+    def f(P, I):
+        x = P["x"]
+        n = torch.sqrt(x)
+        o = dict(a=torch.log(x), b=x**1.5, c=torch.relu(n) + torch.abs(n),
+                 d=torch.maximum(n, torch.tensor(0.0)) + torch.minimum(torch.tensor(0.0), n), e=n.max(),
+                 g=torch.softmax(n, 0), h=torch.nn.functional.leaky_relu(n, 0.01))
+        return o, rsum(o["a"] + o["b"] + o["c"] + o["d"] + o["h"])
+
+    return src, P, {}, f
