@@ -419,10 +419,13 @@ impl Lowerer<'_> {
         }
         if let (Scope::Model, Some(&at)) = (scope, self.declared.get(name)) {
             return self.report_none(
-                Diagnostic::error(span, format!("`{}` is used before it is defined", short(name)))
-                    .with_label("used here")
-                    .with_secondary(at, "defined here")
-                    .with_note("a model's names must be defined before they are used"),
+                Diagnostic::error(
+                    span,
+                    format!("undefined name `{}`: it is used before its definition", short(name)),
+                )
+                .with_label("used here")
+                .with_secondary(at, "defined here")
+                .with_note("a model's names must be defined before they are used"),
             );
         }
         let mut d = Diagnostic::error(span, format!("undefined name `{}`", short(name))).with_label("not defined");
