@@ -921,3 +921,34 @@ model bad {
     output y = scale(x, false)  @@
 }
 """, ["k", "keepdims"])
+
+error("r2_err_multiline_broadcast", """
+model m {
+    input x: [N, 4]
+    param W1: [4, 3]
+    param W2: [4, 5]
+    let h = relu(x @ W1)  @@
+          + x @ W2  @@
+}
+""", ["[N, 3]", "[N, 5]"])
+
+error("r2_err_multiline_axis_keyword", """
+model m {
+    input x: [N, 4]
+    param W1: [4, 3]
+    loss = sum(x @ W1,  @@
+               axis=2)  @@
+}
+""", ["axis", "2"])
+
+error("r2_err_second_model_only", """
+model good {
+    param w: [3]
+    loss = sum(w)
+}
+fn f(a) = a @ a
+model bad {
+    param W: [2, 3]
+    output y = f(W)  @@
+}
+""", ["[2, 3]"])

@@ -3449,3 +3449,97 @@ def _(r):
         return o, rsum(o["a"] + o["b"] + o["c"] + o["d"] + o["h"])
 
     return src, P, {}, f
+
+
+@value("r2_third_order_training_through_grads", grad_inputs=True)
+def _(r):
+    # The loss holds a gradient of a gradient, so --grad needs third derivatives.
+    src = """
+    fn pen(e, x) = sum(grad(e, x) ^ 2)
+    model g3t {
+        input x: [3, 2]
+        input y: i32[3]
+        param W: [2, 4]
+        param b: [4]
+        let ce = cross_entropy(tanh(x @ W) + softmax(b), y)
+        let p1 = pen(ce, x)
+        let p2 = pen(ce, W)
+        output gg = grad(p1 + p2, W)
+        loss = ce + sum(gg ^ 2) + sum(grad(p1, b) * b) + pen(p2, x)
+    }
+    """
+    P = {"W": r.u(2, 4), "b": r.u(4)}
+    I = {"x": r.u(3, 2), "y": r.labels(3, 4)}
+
+    def f(P, I):
+        x, W, b = I["x"], P["W"], P["b"]
+
+        def pen(e, v):
+            return rsum(grad(e, v) ** 2)
+        ce = cross_entropy(torch.tanh(x @ W) + softmax(b), I["y"])
+        p1 = pen(ce, x)
+        p2 = pen(ce, W)
+        gg = grad(p1 + p2, W)
+        return {"gg": gg}, ce + rsum(gg**2) + rsum(grad(p1, b) * b) + pen(p2, x)
+
+    return src, P, I, f
+
+
+@value("r2_grad_same_fn_twice_shared_subexpressions", grad_inputs=True)
+def _(r):
+    # Two inlined copies of one fn containing grad, on different and on equal arguments.
+    src = """
+    fn slope(x, W) = grad(sum(sigmoid(x @ W)), x)
+    model twice {
+        input x: [2, 3]
+        input z: [2, 3]
+        param W: [3, 3]
+        let a = slope(x, W)
+        let b = slope(z, W)
+        let c = slope(x, W)
+        output d = a - c
+        loss = sum(a * b) + sum(c ^ 2) + sum(grad(sum(a * z), W))
+    }
+    """
+    P = {"W": r.u(3, 3)}
+    I = {"x": r.u(2, 3), "z": r.u(2, 3)}
+
+    def f(P, I):
+        x, z, W = I["x"], I["z"], P["W"]
+
+        def slope(x, W):
+            return grad(rsum(sigmoid(x @ W)), x)
+        a, b, c = slope(x, W), slope(z, W), slope(x, W)
+        return {"d": a - c}, rsum(a * b) + rsum(c**2) + rsum(grad(rsum(a * z), W))
+
+    return src, P, I, f
+
+
+@value("r2_initialiser_forms_negative_and_names", model="m")
+def _(r):
+    # Initialisers with negative numbers and signs apart; names with _ and digits; values
+    # come from the params file.
+    src = """
+    fn f(x) { return x }
+    fn g(x) { let y = x * 2; let x2 = y; return x2 + x; }
+    fn h(_a1, W_2) = _a1 * W_2
+    model m {
+        param b: [2] = - 1
+        param c: [2] = uniform(-1, -0.5)
+        param d: [2] = normal(mean=-1, std=0.5)
+        param e: [2] = 0.5e-1
+        param k: [2] = 5E1
+        input _x1: []
+        output y = f(b) + g(c) + h(d, e) * k * _x1
+        loss = sum(y)
+    }
+    model other { param q: [2] }
+    """
+    P = {n: r.u(2) for n in "bcdek"}
+    I = {"_x1": np.array(0.5, np.float32)}
+
+    def f(P, I):
+        y = P["b"] + 3 * P["c"] + P["d"] * P["e"] * P["k"] * I["_x1"]
+        return {"y": y}, rsum(y)
+
+    return src, P, I, f
