@@ -180,3 +180,14 @@ fn no_model_is_returned_from_a_file_with_errors() {
     assert_eq!(d.len(), 1);
     assert!(models.is_empty());
 }
+
+#[test]
+fn a_list_of_axes_is_one_error_saying_so() {
+    for (call, note) in [("sum(x, axis=[0, 1])", true), ("softmax(x, [0, 1])", false)] {
+        let src = format!("model m {{\n param x: [2, 3]\n output y = {call}\n}}\n");
+        let d = diags(&src);
+        assert_eq!(d.len(), 1, "{call}");
+        assert_eq!(d[0].message, "an axis is one integer, not a list", "{call}");
+        assert_eq!(rendered(&src).contains("reduce one axis at a time"), note, "{call}");
+    }
+}

@@ -92,6 +92,16 @@ impl Lowerer<'_> {
 
     /// The axis `e` of a tensor of shape `shape`, negative axes counting from the end.
     pub(super) fn axis(&mut self, e: &Expr, scope: &Scope, shape: &Shape, what: &str) -> Option<usize> {
+        if let ExprKind::List(_) = e.kind {
+            // NumPy takes a tuple of axes here; the language takes one.
+            let mut d = Diagnostic::error(e.span, "an axis is one integer, not a list").with_label("several axes");
+            if matches!(what, "sum" | "mean" | "max" | "logsumexp") {
+                d = d.with_note(format!(
+                    "reduce one axis at a time, e.g. {what}({what}(x, axis=1), axis=0)"
+                ));
+            }
+            return self.report_none(d);
+        }
         let v = self.const_value(e, scope, "an axis")?;
         if v.fract() != 0.0 {
             return self.report_none(

@@ -952,3 +952,10 @@ model bad {
     output y = f(W)  @@
 }
 """, ["[2, 3]"])
+
+error("r2_err_axis_list", """
+model bad {
+    param x: [2, 3]
+    output a = sum(x, axis=[0, 1])  @@
+}
+""", ["axis", "list"])
