@@ -3543,3 +3543,34 @@ def _(r):
         return {"y": y}, rsum(y)
 
     return src, P, I, f
+
+
+@value("r2_big_batch_reductions_over_rows", grad_inputs=True)
+def _(r):
+    # A long batch axis (1001 rows): sums over rows (the params' gradients, mean, max over
+    # axis 0, cross-entropy's mean) may be split between threads.
+    src = """
+    model rows {
+        input x: [N, 7]
+        input y: i32[N]
+        param W: [7, 5]
+        param b: [5]
+        let z = tanh(x @ W + b)
+        output m0 = max(z, axis=0)
+        output s0 = mean(z, axis=0, keepdims=true)
+        output lse0 = logsumexp(z, axis=0)
+        output sm0 = softmax(z, axis=0)
+        loss = cross_entropy(z * 3, y) + sum(m0) + sum(s0 ^ 2) + sum(lse0) / 10 + max(sm0) * 100
+    }
+    """
+    P = {"W": r.u(7, 5), "b": r.u(5)}
+    I = {"x": r.u(1001, 7, lo=-2, hi=2), "y": r.labels(1001, 5)}
+
+    def f(P, I):
+        z = torch.tanh(I["x"] @ P["W"] + P["b"])
+        o = dict(m0=rmax(z, 0), s0=rmean(z, 0, True), lse0=logsumexp(z, 0), sm0=softmax(z, 0))
+        loss = (cross_entropy(z * 3, I["y"]) + rsum(o["m0"]) + rsum(o["s0"] ** 2) + rsum(o["lse0"]) / 10
+                + rmax(o["sm0"]) * 100)
+        return o, loss
+
+    return src, P, I, f
