@@ -191,3 +191,15 @@ fn a_list_of_axes_is_one_error_saying_so() {
         assert_eq!(rendered(&src).contains("reduce one axis at a time"), note, "{call}");
     }
 }
+
+#[test]
+fn a_huge_axis_is_shown_as_written() {
+    let src = "model m {\n param x: [2, 3]\n output y = sum(x, axis=1e20)\n}\n";
+    let d = diags(src);
+    assert_eq!(d.len(), 1);
+    assert!(
+        d[0].message.starts_with("axis 100000000000000000000 is out of range"),
+        "{}",
+        d[0].message
+    );
+}

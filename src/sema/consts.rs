@@ -109,13 +109,19 @@ impl Lowerer<'_> {
                     .with_label("not an integer"),
             );
         }
-        // Beyond this, `as i64` would saturate; such an axis is out of range anyway.
+        // Beyond this, `as i64` would saturate; such an axis is out of range anyway, and
+        // the message shows the number as written.
         let k = v.clamp(-1e15, 1e15) as i64;
-        self.axis_value(k, shape, what, e.span)
+        self.axis_shown(k, &format!("{v}"), shape, what, e.span)
     }
 
     /// Axis `k` (maybe negative) of `shape`, or an error at `span`.
     pub(super) fn axis_value(&mut self, k: i64, shape: &Shape, what: &str, span: Span) -> Option<usize> {
+        self.axis_shown(k, &k.to_string(), shape, what, span)
+    }
+
+    /// Axis `k` of `shape`; an error shows it as `shown`.
+    fn axis_shown(&mut self, k: i64, shown: &str, shape: &Shape, what: &str, span: Span) -> Option<usize> {
         let rank = shape.rank() as i64;
         let n = if k < 0 { k + rank } else { k };
         if (0..rank).contains(&n) {
@@ -129,7 +135,7 @@ impl Lowerer<'_> {
         self.report_none(
             Diagnostic::error(
                 span,
-                format!("axis {k} is out of range for `{what}` of a tensor of shape {shape} (rank {rank})"),
+                format!("axis {shown} is out of range for `{what}` of a tensor of shape {shape} (rank {rank})"),
             )
             .with_label(label),
         )

@@ -959,3 +959,10 @@ model bad {
     output a = sum(x, axis=[0, 1])  @@
 }
 """, ["axis", "list"])
+
+error("r2_err_axis_huge", """
+model bad {
+    param x: [2, 3]
+    output a = sum(x, axis=1e20)  @@
+}
+""", ["axis", "100000000000000000000"])
