@@ -18,6 +18,7 @@ lalrpop_util::lalrpop_mod!(
 pub fn parse(src: &str) -> (ast::File, Vec<Diagnostic>) {
     let (tokens, mut diags) = lexer::lex(src);
     let starts: Vec<usize> = tokens.iter().map(|t| t.0).collect();
+    let ends: Vec<usize> = tokens.iter().map(|t| t.2).collect();
     let end = src.len();
     let mut parse_diags = Vec::new();
     let result = grammar::FileParser::new().parse(&mut parse_diags, tokens.into_iter().map(Ok::<_, Infallible>));
@@ -28,7 +29,12 @@ pub fn parse(src: &str) -> (ast::File, Vec<Diagnostic>) {
             ast::File::default()
         }
     };
-    diags.extend(without_cascades(parse_diags, &starts));
+    let parse_diags = without_cascades(parse_diags, &starts);
+    diags.extend(
+        parse_diags
+            .into_iter()
+            .map(|d| with_line_before(d, src, &starts, &ends)),
+    );
     for item in &file.items {
         report_too_deep(item, &mut diags);
     }
@@ -52,6 +58,24 @@ fn without_cascades(mut diags: Vec<Diagnostic>, token_starts: &[usize]) -> Vec<D
         last = Some(i);
     }
     kept
+}
+
+/// A syntax error found at the first token of a line (or at the end of the file) is
+/// usually something missing at the end of the line before; the note names that line, so
+/// the place is shown whichever of the two lines the reader looks at.
+fn with_line_before(d: Diagnostic, src: &str, starts: &[usize], ends: &[usize]) -> Diagnostic {
+    let at = d.span.start as usize;
+    let i = starts.partition_point(|&s| s < at);
+    let Some(prev) = i.checked_sub(1) else { return d };
+    let (l, r) = (starts[prev], ends[prev]);
+    if r > at || !src.get(r..at).is_some_and(|gap| gap.contains('\n')) {
+        return d;
+    }
+    let line = crate::diag::line_col(src, l).0;
+    let text = super::short(src.get(l..r).unwrap_or_default());
+    d.with_note(format!(
+        "is something missing at the end of line {line}, after `{text}`?"
+    ))
 }
 
 /// A span from lalrpop's locations.
@@ -305,5 +329,16 @@ mod tests {
         let (_, diags) = parse(&src);
         assert_eq!(diags.len(), 1, "{diags:?}");
         assert!(diags[0].message.contains("nested deeper"));
+    }
+
+    #[test]
+    fn an_error_at_the_start_of_a_line_names_the_line_before() {
+        let (_, d) = parse("model m {\n    input x: i32 // labels\n}\n");
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].notes, ["is something missing at the end of line 2, after `i32`?"]);
+        // Found in the middle of a line: nothing to add.
+        let (_, d) = parse("model m {\n    output y = x +* 2\n}\n");
+        assert_eq!(d.len(), 1);
+        assert!(d[0].notes.is_empty(), "{:?}", d[0].notes);
     }
 }

@@ -868,7 +868,7 @@ model bad {
     param W: [3, 2] =  @@
     output y = W
 }
-""", ["expression"], also=[3])
+""", ["expression"])
 
 error("r2_err_syntax_unclosed_call_multiline", """
 model bad {
@@ -966,3 +966,17 @@ model bad {
     output a = sum(x, axis=1e20)  @@
 }
 """, ["axis", "100000000000000000000"])
+
+error("r2_err_syntax_type_without_brackets", """
+model bad {
+    input y: i32  @@
+    input x: [N, 3]
+}
+""", ["["])
+
+error("r2_err_syntax_fn_without_body", """
+fn f(x) =  @@
+model m {
+    param w: [3]
+}
+""", ["expression"])
