@@ -29,7 +29,7 @@ pub fn parse(src: &str) -> (ast::File, Vec<Diagnostic>) {
             ast::File::default()
         }
     };
-    let parse_diags = without_cascades(parse_diags, &starts);
+    let parse_diags = without_cascades(parse_diags, &diags, &starts);
     diags.extend(
         parse_diags
             .into_iter()
@@ -42,18 +42,23 @@ pub fn parse(src: &str) -> (ast::File, Vec<Diagnostic>) {
     (file, diags)
 }
 
-/// Syntax errors minus those right after another one: recovery resumes at the first
+/// Syntax errors minus those right after another one (or right after an error the lexer
+/// reported, such as the malformed number `2.` in `2.T`): recovery resumes at the first
 /// token that can start a statement, which may be the middle of the broken one
 /// (`output l = loss * 2` resumes at `loss`, then trips on `*`).
-fn without_cascades(mut diags: Vec<Diagnostic>, token_starts: &[usize]) -> Vec<Diagnostic> {
-    diags.sort_by_key(|d| (d.span.start, d.span.end));
+fn without_cascades(diags: Vec<Diagnostic>, lexed: &[Diagnostic], token_starts: &[usize]) -> Vec<Diagnostic> {
     let index = |d: &Diagnostic| token_starts.partition_point(|&s| s < d.span.start as usize);
+    let mut all: Vec<(usize, Option<Diagnostic>)> = lexed.iter().map(|d| (index(d), None)).collect();
+    all.extend(diags.into_iter().map(|d| (index(&d), Some(d))));
+    // At one token, the lexer's error comes first.
+    all.sort_by_key(|(i, d)| (*i, d.as_ref().map(|d| (d.span.start, d.span.end))));
     let mut kept: Vec<Diagnostic> = Vec::new();
     let mut last: Option<usize> = None;
-    for d in diags {
-        let i = index(&d);
-        if last.is_none_or(|l| i > l + 2) {
-            kept.push(d);
+    for (i, d) in all {
+        if let Some(d) = d {
+            if last.is_none_or(|l| i > l + 2) {
+                kept.push(d);
+            }
         }
         last = Some(i);
     }
@@ -340,5 +345,12 @@ mod tests {
         let (_, d) = parse("model m {\n    output y = x +* 2\n}\n");
         assert_eq!(d.len(), 1);
         assert!(d[0].notes.is_empty(), "{:?}", d[0].notes);
+    }
+
+    #[test]
+    fn nothing_more_is_reported_right_after_a_malformed_number() {
+        let (_, d) = parse("model m {\n    param e: [4, 3]\n    output o = e ^ 2.T\n}\n");
+        let messages: Vec<&str> = d.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(messages, ["malformed number `2.`"]);
     }
 }

@@ -980,3 +980,10 @@ model m {
     param w: [3]
 }
 """, ["expression"])
+
+error("r2_err_malformed_number_before_postfix", """
+model bad {
+    param e: [4, 3]
+    output o = e ^ 2.T  @@
+}
+""", ["2."])
