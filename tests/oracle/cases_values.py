@@ -3574,3 +3574,32 @@ def _(r):
         return o, loss
 
     return src, P, I, f
+
+
+@value("r2_size_variables_as_values", grad_inputs=True)
+def _(r):
+    # docs/language-notes.md (nnc extension): a size variable not hidden by a name is a
+    # scalar value; `c / S` is the constant c / S.
+    src = """
+    model sv {
+        input x: [N, D]
+        param w: [D]
+        output a = sum(x * w) / N
+        output b = sum(x, axis=0) * (1 / N) - mean(x, axis=0)
+        output c = x * N + D
+        output d = 0.5 / (N * D) * sum(x ^ 2)
+        output e = x / (N + 1)
+        loss = a + sum(b * w) + mean(c * w) + d + sum(e * w)
+    }
+    """
+    P = {"w": r.u(3)}
+    I = {"x": r.u(5, 3)}
+
+    def f(P, I):
+        x, w = I["x"], P["w"]
+        n, dd = 5, 3
+        o = dict(a=rsum(x * w) / n, b=rsum(x, 0) * (1 / n) - rmean(x, 0), c=x * n + dd, d=0.5 / (n * dd) * rsum(x**2),
+                 e=x / (n + 1))
+        return o, o["a"] + rsum(o["b"] * w) + rmean(o["c"] * w) + o["d"] + rsum(o["e"] * w)
+
+    return src, P, I, f
