@@ -30,6 +30,7 @@ snapshot_tests! {
     illegal_character: "model bad {\n    input x: [N, 4]\n    output y = x $ 2\n}\n";
     invalid_utf8: &String::from_utf8_lossy(b"model bad {\n    input x: [N, 4] \xff\n}\n");
     undefined_name: "model bad {\n    input x: [N, 4]\n    param W: [4, 2]\n    output y = x @ V\n}\n";
+    forward_reference: "model bad {\n    input x: [N, 4]\n    let a = b + 1\n    let b = x * 2\n}\n";
     duplicate_name: "model bad {\n    input x: [N, 4]\n    param x: [4]\n}\n";
     unknown_function_with_suggestion: "model bad {\n    input x: [N, 4]\n    output y = relux(x)\n}\n";
     wrong_arity: "model bad {\n    input x: [N, 4]\n    output y = maximum(x)\n}\n";
@@ -74,6 +75,59 @@ fn independent_errors_are_all_reported_without_follow_ons() {
         .collect();
     let lines: Vec<usize> = messages.iter().map(|m| m.0).collect();
     assert_eq!(lines, vec![4, 6, 7, 8, 10], "{messages:#?}");
+}
+
+#[test]
+fn a_call_in_error_reports_nothing_about_its_true_false_or_shape_arguments() {
+    for call in [
+        "sum(x, 1, true, 2)",
+        "summ(x, keepdims=true)",
+        "reshap(x, [N, 2])",
+        "sum(x, axiss=0, keepdims=false)",
+    ] {
+        let src = format!("model bad {{\n    input x: [N, 4]\n    output y = {call}\n}}\n");
+        let d = diags(&src);
+        assert_eq!(
+            d.len(),
+            1,
+            "{call}: {:#?}",
+            d.iter().map(|d| &d.message).collect::<Vec<_>>()
+        );
+    }
+}
+
+#[test]
+fn true_and_false_bound_by_let_or_fn_serve_only_as_keepdims() {
+    let ok = "fn red(x, kd) = sum(x, axis=0, keepdims=kd)\nfn pass(x, kd) = red(x, kd)\n\
+              model m {\n param x: [3, 4]\n let t = true\n output a = pass(x, t)\n output b = red(x, false)\n}\n";
+    let (models, d) = check_source(ok);
+    assert!(d.is_empty(), "{:#?}", d.iter().map(|d| &d.message).collect::<Vec<_>>());
+    let g = &models[0].graph;
+    let shapes: Vec<String> = ["a", "b"]
+        .map(|n| format!("{}", g.shape(g.output(n).expect("output"))))
+        .into();
+    assert_eq!(shapes, ["[1, 4]", "[4]"]);
+    for (body, line) in [
+        ("output y = x * t", 5),
+        ("output t", 5),
+        ("output y = x ^ t", 5),
+        ("output y = f(x, true)", 1),
+    ] {
+        let src = format!("fn f(x, k) = x * k\nmodel m {{\n param x: [3]\n let t = false\n {body}\n}}\n");
+        let d = diags(&src);
+        assert_eq!(
+            d.len(),
+            1,
+            "{body}: {:#?}",
+            d.iter().map(|d| &d.message).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            nnc::diag::line_col(&src, d[0].span.start as usize).0,
+            line,
+            "{body}: {}",
+            d[0].message
+        );
+    }
 }
 
 #[test]
@@ -125,4 +179,27 @@ fn no_model_is_returned_from_a_file_with_errors() {
     let (models, d) = check_source("model a { input x: [2]\n output y = x +\n}\nmodel b { input x: [2] }");
     assert_eq!(d.len(), 1);
     assert!(models.is_empty());
+}
+
+#[test]
+fn a_list_of_axes_is_one_error_saying_so() {
+    for (call, note) in [("sum(x, axis=[0, 1])", true), ("softmax(x, [0, 1])", false)] {
+        let src = format!("model m {{\n param x: [2, 3]\n output y = {call}\n}}\n");
+        let d = diags(&src);
+        assert_eq!(d.len(), 1, "{call}");
+        assert_eq!(d[0].message, "an axis is one integer, not a list", "{call}");
+        assert_eq!(rendered(&src).contains("reduce one axis at a time"), note, "{call}");
+    }
+}
+
+#[test]
+fn a_huge_axis_is_shown_as_written() {
+    let src = "model m {\n param x: [2, 3]\n output y = sum(x, axis=1e20)\n}\n";
+    let d = diags(src);
+    assert_eq!(d.len(), 1);
+    assert!(
+        d[0].message.starts_with("axis 100000000000000000000 is out of range"),
+        "{}",
+        d[0].message
+    );
 }

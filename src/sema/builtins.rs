@@ -285,7 +285,7 @@ fn expand(lw: &mut Lowerer, b: Builtin, t: &[NodeId], args: &[Option<&Expr>], sp
                 None => (0..shape.rank()).collect(),
             };
             let keep = match arg(2) {
-                Some(e) => lw.keepdims(e)?,
+                Some(e) => lw.keepdims(e, scope)?,
                 None => false,
             };
             reduce(lw, kind, t[0], &axes, keep, span, name)

@@ -61,6 +61,7 @@ impl Lowerer<'_> {
                 Ok(acc)
             }
             ExprKind::Name(name) => match self.name_value(name, scope) {
+                Some(Some(id)) if self.bools.contains(&id) => Err(NotConst::At(e.span)),
                 Some(Some(id)) => node_const(&self.g, id, 0).ok_or(NotConst::At(e.span)),
                 Some(None) => Err(NotConst::Poison),
                 None => {
@@ -91,6 +92,16 @@ impl Lowerer<'_> {
 
     /// The axis `e` of a tensor of shape `shape`, negative axes counting from the end.
     pub(super) fn axis(&mut self, e: &Expr, scope: &Scope, shape: &Shape, what: &str) -> Option<usize> {
+        if let ExprKind::List(_) = e.kind {
+            // NumPy takes a tuple of axes here; the language takes one.
+            let mut d = Diagnostic::error(e.span, "an axis is one integer, not a list").with_label("several axes");
+            if matches!(what, "sum" | "mean" | "max" | "logsumexp") {
+                d = d.with_note(format!(
+                    "reduce one axis at a time, e.g. {what}({what}(x, axis=1), axis=0)"
+                ));
+            }
+            return self.report_none(d);
+        }
         let v = self.const_value(e, scope, "an axis")?;
         if v.fract() != 0.0 {
             return self.report_none(
@@ -98,13 +109,19 @@ impl Lowerer<'_> {
                     .with_label("not an integer"),
             );
         }
-        // Beyond this, `as i64` would saturate; such an axis is out of range anyway.
+        // Beyond this, `as i64` would saturate; such an axis is out of range anyway, and
+        // the message shows the number as written.
         let k = v.clamp(-1e15, 1e15) as i64;
-        self.axis_value(k, shape, what, e.span)
+        self.axis_shown(k, &format!("{v}"), shape, what, e.span)
     }
 
     /// Axis `k` (maybe negative) of `shape`, or an error at `span`.
     pub(super) fn axis_value(&mut self, k: i64, shape: &Shape, what: &str, span: Span) -> Option<usize> {
+        self.axis_shown(k, &k.to_string(), shape, what, span)
+    }
+
+    /// Axis `k` of `shape`; an error shows it as `shown`.
+    fn axis_shown(&mut self, k: i64, shown: &str, shape: &Shape, what: &str, span: Span) -> Option<usize> {
         let rank = shape.rank() as i64;
         let n = if k < 0 { k + rank } else { k };
         if (0..rank).contains(&n) {
@@ -118,16 +135,24 @@ impl Lowerer<'_> {
         self.report_none(
             Diagnostic::error(
                 span,
-                format!("axis {k} is out of range for `{what}` of a tensor of shape {shape} (rank {rank})"),
+                format!("axis {shown} is out of range for `{what}` of a tensor of shape {shape} (rank {rank})"),
             )
             .with_label(label),
         )
     }
 
-    /// A `keepdims=` value.
-    pub(super) fn keepdims(&mut self, e: &Expr) -> Option<bool> {
-        match e.kind {
-            ExprKind::Bool(b) => Some(b),
+    /// A `keepdims=` value: `true`, `false`, or a name a `let` or a `fn` argument bound
+    /// to one of them.
+    pub(super) fn keepdims(&mut self, e: &Expr, scope: &Scope) -> Option<bool> {
+        let bound = match &e.kind {
+            ExprKind::Bool(b) => return Some(*b),
+            ExprKind::Name(n) => self.name_value(n, scope),
+            _ => None,
+        };
+        match bound {
+            Some(Some(id)) if self.bools.contains(&id) => node_const(&self.g, id, 0).map(|v| v != 0.0),
+            // Already reported where the name was defined.
+            Some(None) => None,
             _ => self.report_none(
                 Diagnostic::error(e.span, "`keepdims` must be `true` or `false`").with_label("not a boolean"),
             ),

@@ -12,7 +12,7 @@ use crate::diag::{Diagnostic, Span};
 use crate::ir::{self, Binary, DType, Graph, NodeId, Op, Origin, Shape, Unary, F64};
 use crate::syntax::ast::{Arg, BinOp, ChainLink, Expr, ExprKind, Ident, Model, StmtKind};
 use crate::syntax::short;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// A lowered value: a node, or poison after an error (already reported).
 pub(super) type Val = Option<NodeId>;
@@ -45,6 +45,12 @@ pub(super) struct Lowerer<'a> {
     diags: Vec<Diagnostic>,
     names: HashMap<String, NameDef>,
     output_spans: HashMap<String, Span>,
+    /// Every name the model's statements define, at its first definition: an undefined
+    /// name found here is a forward reference, reported as such.
+    declared: HashMap<String, Span>,
+    /// Constant nodes that stand for `true` or `false`: a `let` or a `fn` parameter may
+    /// hold a boolean for a `keepdims=` option, and nothing else may use it.
+    pub(super) bools: HashSet<NodeId>,
     /// A statement did not parse, so an undefined name may be defined by it.
     quiet_names: bool,
     /// An item did not parse, so an unknown function may be defined by it.
@@ -53,6 +59,22 @@ pub(super) struct Lowerer<'a> {
     calls: Vec<(String, Span)>,
     depth: u32,
     limit_reported: bool,
+}
+
+/// The names a model's statements define, each at its first definition.
+fn declared_names(m: &Model) -> HashMap<String, Span> {
+    let mut out = HashMap::new();
+    for stmt in &m.stmts {
+        let name = match &stmt.kind {
+            StmtKind::Input { name, .. }
+            | StmtKind::Param { name, .. }
+            | StmtKind::Let { name, .. }
+            | StmtKind::Output { name, .. } => name,
+            StmtKind::Loss { .. } | StmtKind::Error => continue,
+        };
+        out.entry(name.name.clone()).or_insert(name.span);
+    }
+    out
 }
 
 /// Lowers one model. Returns the model (meaningful only without errors) and diagnostics.
@@ -69,6 +91,8 @@ pub(super) fn lower_model(
         diags: Vec::new(),
         names: HashMap::new(),
         output_spans: HashMap::new(),
+        declared: declared_names(m),
+        bools: HashSet::new(),
         quiet_names: false,
         quiet_fns: item_errors,
         calls: Vec::new(),
@@ -94,7 +118,7 @@ pub(super) fn lower_model(
                 }
             }
             StmtKind::Let { name, value } => {
-                let val = lw.expr(value, &Scope::Model);
+                let val = lw.value_or_bool(value, &Scope::Model);
                 if lw.is_new(name) {
                     lw.define(name, val);
                 }
@@ -350,9 +374,35 @@ impl Lowerer<'_> {
         }
     }
 
+    /// The value a name or `true`/`false` is bound to by a `let` or a `fn` argument:
+    /// an expression, or a boolean for a later `keepdims=`.
+    fn value_or_bool(&mut self, e: &Expr, scope: &Scope) -> Val {
+        match &e.kind {
+            ExprKind::Bool(b) => {
+                let id = self.constant(if *b { 1.0 } else { 0.0 }, e.span);
+                self.bools.insert(id);
+                Some(id)
+            }
+            ExprKind::Name(n) => match self.name_value(n, scope) {
+                Some(Some(id)) if self.bools.contains(&id) => Some(id),
+                _ => self.expr(e, scope),
+            },
+            _ => self.expr(e, scope),
+        }
+    }
+
     /// The value of a name.
     fn lookup(&mut self, name: &str, span: Span, scope: &Scope) -> Val {
         if let Some(v) = self.name_value(name, scope) {
+            if v.is_some_and(|id| self.bools.contains(&id)) {
+                return self.misplaced(
+                    span,
+                    &format!(
+                        "`{}` is `true` or `false`, only allowed as a `keepdims=` value",
+                        short(name)
+                    ),
+                );
+            }
             return v;
         }
         if self.is_size_var(name, scope) {
@@ -366,6 +416,17 @@ impl Lowerer<'_> {
         }
         if self.quiet_names {
             return None;
+        }
+        if let (Scope::Model, Some(&at)) = (scope, self.declared.get(name)) {
+            return self.report_none(
+                Diagnostic::error(
+                    span,
+                    format!("undefined name `{}`: it is used before its definition", short(name)),
+                )
+                .with_label("used here")
+                .with_secondary(at, "defined here")
+                .with_note("a model's names must be defined before they are used"),
+            );
         }
         let mut d = Diagnostic::error(span, format!("undefined name `{}`", short(name))).with_label("not defined");
         let candidates: Vec<&str> = match scope {
@@ -386,10 +447,7 @@ impl Lowerer<'_> {
         if let Some(index) = self.fns.get(&callee.name) {
             return self.inline(index, callee, args, span, scope);
         }
-        // Lower the arguments anyway: their own errors are independent.
-        for a in args {
-            self.expr(&a.value, scope);
-        }
+        self.lower_args_after_error(args, scope);
         self.not_callable(callee, scope)
     }
 
@@ -415,12 +473,19 @@ impl Lowerer<'_> {
             Ok(bound) => builtins::lower(self, b, &bound, span, scope),
             Err(d) => {
                 self.report(d);
-                for a in args {
-                    if !matches!(a.value.kind, ExprKind::List(_)) {
-                        self.expr(&a.value, scope);
-                    }
-                }
+                self.lower_args_after_error(args, scope);
                 None
+            }
+        }
+    }
+
+    /// Lowers the arguments of a call that is itself an error, for their own independent
+    /// errors. Shape lists and `true`/`false` are skipped: they are wrong only where they
+    /// stand, and where they stand is what was already reported.
+    fn lower_args_after_error(&mut self, args: &[Arg], scope: &Scope) {
+        for a in args {
+            if !matches!(a.value.kind, ExprKind::List(_) | ExprKind::Bool(_)) {
+                self.expr(&a.value, scope);
             }
         }
     }
@@ -429,7 +494,7 @@ impl Lowerer<'_> {
     fn inline(&mut self, index: usize, callee: &Ident, args: &[Arg], span: Span, scope: &Scope) -> Val {
         let mut vals: Vec<Val> = Vec::with_capacity(args.len());
         for a in args {
-            vals.push(self.expr(&a.value, scope));
+            vals.push(self.value_or_bool(&a.value, scope));
         }
         if !self.call_fits(index, callee, args, scope) || vals.iter().any(|v| v.is_none()) {
             return None;
@@ -441,7 +506,7 @@ impl Lowerer<'_> {
         }
         self.calls.push((callee.name.clone(), span));
         for l in &f.lets {
-            let v = self.expr(&l.value, &Scope::Fn(&local));
+            let v = self.value_or_bool(&l.value, &Scope::Fn(&local));
             local.insert(l.name.name.clone(), v);
         }
         let result = self.expr(&f.result, &Scope::Fn(&local));

@@ -18,6 +18,7 @@ lalrpop_util::lalrpop_mod!(
 pub fn parse(src: &str) -> (ast::File, Vec<Diagnostic>) {
     let (tokens, mut diags) = lexer::lex(src);
     let starts: Vec<usize> = tokens.iter().map(|t| t.0).collect();
+    let ends: Vec<usize> = tokens.iter().map(|t| t.2).collect();
     let end = src.len();
     let mut parse_diags = Vec::new();
     let result = grammar::FileParser::new().parse(&mut parse_diags, tokens.into_iter().map(Ok::<_, Infallible>));
@@ -28,7 +29,12 @@ pub fn parse(src: &str) -> (ast::File, Vec<Diagnostic>) {
             ast::File::default()
         }
     };
-    diags.extend(without_cascades(parse_diags, &starts));
+    let parse_diags = without_cascades(parse_diags, &diags, &starts);
+    diags.extend(
+        parse_diags
+            .into_iter()
+            .map(|d| with_line_before(d, src, &starts, &ends)),
+    );
     for item in &file.items {
         report_too_deep(item, &mut diags);
     }
@@ -36,22 +42,45 @@ pub fn parse(src: &str) -> (ast::File, Vec<Diagnostic>) {
     (file, diags)
 }
 
-/// Syntax errors minus those right after another one: recovery resumes at the first
+/// Syntax errors minus those right after another one (or right after an error the lexer
+/// reported, such as the malformed number `2.` in `2.T`): recovery resumes at the first
 /// token that can start a statement, which may be the middle of the broken one
 /// (`output l = loss * 2` resumes at `loss`, then trips on `*`).
-fn without_cascades(mut diags: Vec<Diagnostic>, token_starts: &[usize]) -> Vec<Diagnostic> {
-    diags.sort_by_key(|d| (d.span.start, d.span.end));
+fn without_cascades(diags: Vec<Diagnostic>, lexed: &[Diagnostic], token_starts: &[usize]) -> Vec<Diagnostic> {
     let index = |d: &Diagnostic| token_starts.partition_point(|&s| s < d.span.start as usize);
+    let mut all: Vec<(usize, Option<Diagnostic>)> = lexed.iter().map(|d| (index(d), None)).collect();
+    all.extend(diags.into_iter().map(|d| (index(&d), Some(d))));
+    // At one token, the lexer's error comes first.
+    all.sort_by_key(|(i, d)| (*i, d.as_ref().map(|d| (d.span.start, d.span.end))));
     let mut kept: Vec<Diagnostic> = Vec::new();
     let mut last: Option<usize> = None;
-    for d in diags {
-        let i = index(&d);
-        if last.is_none_or(|l| i > l + 2) {
-            kept.push(d);
+    for (i, d) in all {
+        if let Some(d) = d {
+            if last.is_none_or(|l| i > l + 2) {
+                kept.push(d);
+            }
         }
         last = Some(i);
     }
     kept
+}
+
+/// A syntax error found at the first token of a line (or at the end of the file) is
+/// usually something missing at the end of the line before; the note names that line, so
+/// the place is shown whichever of the two lines the reader looks at.
+fn with_line_before(d: Diagnostic, src: &str, starts: &[usize], ends: &[usize]) -> Diagnostic {
+    let at = d.span.start as usize;
+    let i = starts.partition_point(|&s| s < at);
+    let Some(prev) = i.checked_sub(1) else { return d };
+    let (l, r) = (starts[prev], ends[prev]);
+    if r > at || !src.get(r..at).is_some_and(|gap| gap.contains('\n')) {
+        return d;
+    }
+    let line = crate::diag::line_col(src, l).0;
+    let text = super::short(src.get(l..r).unwrap_or_default());
+    d.with_note(format!(
+        "is something missing at the end of line {line}, after `{text}`?"
+    ))
 }
 
 /// A span from lalrpop's locations.
@@ -305,5 +334,23 @@ mod tests {
         let (_, diags) = parse(&src);
         assert_eq!(diags.len(), 1, "{diags:?}");
         assert!(diags[0].message.contains("nested deeper"));
+    }
+
+    #[test]
+    fn an_error_at_the_start_of_a_line_names_the_line_before() {
+        let (_, d) = parse("model m {\n    input x: i32 // labels\n}\n");
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].notes, ["is something missing at the end of line 2, after `i32`?"]);
+        // Found in the middle of a line: nothing to add.
+        let (_, d) = parse("model m {\n    output y = x +* 2\n}\n");
+        assert_eq!(d.len(), 1);
+        assert!(d[0].notes.is_empty(), "{:?}", d[0].notes);
+    }
+
+    #[test]
+    fn nothing_more_is_reported_right_after_a_malformed_number() {
+        let (_, d) = parse("model m {\n    param e: [4, 3]\n    output o = e ^ 2.T\n}\n");
+        let messages: Vec<&str> = d.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(messages, ["malformed number `2.`"]);
     }
 }

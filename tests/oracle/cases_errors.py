@@ -571,3 +571,419 @@ model bad {
     y = x * 2  @@
 }
 """, ["y"])
+
+# ---------------------------------------------------------------------------------------
+# Round 2: errors in positions and forms the cases above do not reach
+
+error("r2_err_fn_uses_model_name", """
+fn f(a) = a * W  @@
+model m {
+    param W: [3]
+    output y = f(W)
+}
+""", ["W"])
+
+error("r2_err_duplicate_keyword", """
+model bad {
+    param x: [3, 4]
+    output s = sum(x, axis=0, axis=1)  @@
+}
+""", ["axis"])
+
+error("r2_err_option_given_twice_positional_and_keyword", """
+model bad {
+    param x: [3, 4]
+    output s = softmax(x, 0, axis=1)  @@
+}
+""", ["axis"])
+
+error("r2_err_too_many_options", """
+model bad {
+    param x: [3, 4]
+    output s = sum(x, 1, true, 2)  @@
+}
+""", ["sum"])
+
+error("r2_err_softmax_dim_keyword", """
+model bad {
+    param x: [3, 4]
+    output s = softmax(x, dim=1)  @@
+}
+""", ["dim"])
+
+error("r2_err_cross_entropy_axis_keyword", """
+model bad {
+    input x: [N, 4]
+    input y: i32[N]
+    loss = cross_entropy(x, y, axis=1)  @@
+}
+""", ["axis"])
+
+error("r2_err_subtract_shapes", """
+model bad {
+    param a: [2, 3]
+    param b: [3, 2]
+    output c = a - b  @@
+}
+""", ["[2, 3]", "[3, 2]"])
+
+error("r2_err_divide_shapes", """
+model bad {
+    input x: [N, 4]
+    param b: [5]
+    output c = x / b  @@
+}
+""", ["[N, 4]", "[5]"])
+
+error("r2_err_maximum_shapes", """
+model bad {
+    param a: [4]
+    param b: [3]
+    output c = maximum(a, b)  @@
+}
+""", ["[4]", "[3]"])
+
+error("r2_err_matmul_vector_left", """
+model bad {
+    param v: [3]
+    param M: [4, 2]
+    output y = v @ M  @@
+}
+""", ["[3]", "[4, 2]"])
+
+error("r2_err_matmul_scalar", """
+model bad {
+    param s: []
+    param M: [4, 2]
+    output y = s @ M  @@
+}
+""", ["[]", "[4, 2]"])
+
+error("r2_err_multiline_matmul_points_at_operands", """
+model bad {
+    input x: [N, 784]
+    param W: [128, 64]
+    let h = relu(
+        x @ W  @@
+    )
+}
+""", ["784", "128"])
+
+error("r2_err_i32_plus_number", """
+model bad {
+    input y: i32[N]
+    output z = y + 1  @@
+}
+""", ["i32"])
+
+error("r2_err_i32_negated", """
+model bad {
+    input y: i32[N]
+    output z = -y  @@
+}
+""", ["i32"])
+
+error("r2_err_i32_sum", """
+model bad {
+    input y: i32[N]
+    loss = sum(y)  @@
+}
+""", ["i32"])
+
+error("r2_err_i32_through_fn", """
+fn double(a) = a * 2  @@
+model bad {
+    input y: i32[N]
+    output z = double(y)  @@
+}
+""", ["i32"])
+
+error("r2_err_loss_matrix", """
+model bad {
+    input x: [N, 3]
+    param W: [3, 2]
+    loss = x @ W  @@
+}
+""", ["scalar", "[N, 2]"])
+
+error("r2_err_loss_reduced_one_axis", """
+model bad {
+    input x: [N, 3]
+    loss = sum(x, axis=0)  @@
+}
+""", ["scalar", "[3]"])
+
+error("r2_err_grad_wrt_output", """
+model bad {
+    param W: [3]
+    output o = W * 2
+    output g = grad(sum(o), o)  @@
+}
+""", ["o"])
+
+error("r2_err_grad_wrt_number", """
+model bad {
+    param W: [3]
+    output g = grad(sum(W), 2)  @@
+}
+""", ["grad"])
+
+error("r2_err_grad_wrt_fn_param_expression", """
+fn g(e, v) = grad(e, v)  @@
+model bad {
+    param W: [3]
+    output o = g(sum(W), W * 2)  @@
+}
+""", ["grad"])
+
+error("r2_err_recursion_three_fns", """
+fn a(x) = x + 1
+fn b(x) = c(x) * 2  @@
+fn c(x) = b(x) - 1
+model m {
+    param w: [2]
+    output y = b(w)
+}
+""", ["c"])
+
+error("r2_err_input_and_param_same_name", """
+model bad {
+    input w: [3]
+    param w: [3]  @@
+    output y = w
+}
+""", ["w"])
+
+error("r2_err_output_shadows_input", """
+model bad {
+    input x: [3]
+    output x = x * 2  @@
+}
+""", ["x"])
+
+error("r2_err_let_shadows_param", """
+model bad {
+    param W: [3]
+    let W = 2  @@
+    output y = W
+}
+""", ["W"])
+
+error("r2_err_loss_before_let", """
+model bad {
+    param w: [3]
+    loss = sum(h)  @@
+    let h = w * 2
+}
+""", ["h"])
+
+error("r2_err_use_before_input", """
+model bad {
+    output y = x * 2  @@
+    input x: [3]
+}
+""", ["x"])
+
+error("r2_err_normal_positional", """
+model bad {
+    param W: [3, 2] = normal(0.1)  @@
+    output y = W
+}
+""", ["normal"])
+
+error("r2_err_uniform_one_bound", """
+model bad {
+    param W: [3, 2] = uniform(1)  @@
+    output y = W
+}
+""", ["uniform"])
+
+error("r2_err_initialiser_from_name", """
+model bad {
+    input x: [3, 2]
+    param W: [3, 2] = x  @@
+    output y = W
+}
+""", ["x"])
+
+error("r2_err_he_normal_on_scalar", """
+model bad {
+    param s: [] = he_normal  @@
+    output y = s
+}
+""", ["he_normal"])
+
+error("r2_err_normal_unknown_keyword", """
+model bad {
+    param W: [3, 2] = normal(sigma=0.1)  @@
+    output y = W
+}
+""", ["sigma"])
+
+error("r2_err_leaky_relu_tensor_alpha", """
+model bad {
+    param x: [3]
+    param a: [3]
+    output y = leaky_relu(x, alpha=a)  @@
+}
+""", ["alpha", "constant"])
+
+error("r2_err_keepdims_number", """
+model bad {
+    param x: [3, 4]
+    output y = sum(x, axis=0, keepdims=2)  @@
+}
+""", ["keepdims"])
+
+error("r2_err_axis_out_of_range_rank4_keepdims", """
+model bad {
+    param x: [2, 3, 4, 5]
+    output y = max(x, axis=-5, keepdims=true)  @@
+}
+""", ["axis", "-5"])
+
+error("r2_err_reshape_minus_one_with_size_variable_count", """
+model bad {
+    input x: [N, 4]
+    output y = reshape(x, [N, 3])  @@
+}
+""", ["reshape"])
+
+error("r2_err_reshape_not_list", """
+model bad {
+    param x: [2, 3]
+    output y = reshape(x, 6)  @@
+}
+""", ["reshape"])
+
+error("r2_err_syntax_missing_colon", """
+model bad {
+    input x [N, 3]  @@
+    output y = x
+}
+""", ["x"])
+
+error("r2_err_syntax_missing_initialiser", """
+model bad {
+    param W: [3, 2] =  @@
+    output y = W
+}
+""", ["expression"])
+
+error("r2_err_syntax_unclosed_call_multiline", """
+model bad {
+    param x: [3]
+    output y = sum(exp(x)  @@
+    loss = sum(x)  @@
+}
+""", [")"])
+
+error("r2_err_syntax_model_without_name", """
+model {  @@
+    param x: [3]
+}
+""", ["model"])
+
+error("r2_err_unknown_function_with_kwargs", """
+model bad {
+    param x: [3, 4]
+    output y = layer_norm(x, axis=1)  @@
+}
+""", ["layer_norm"])
+
+error("r2_err_transpose_scalar", """
+model bad {
+    param s: []
+    output y = s.T  @@
+}
+""", ["[]"])
+
+error("r2_err_size_variable_conflict_two_inputs", """
+model bad {
+    input a: [N, 3]
+    input b: [3, N]
+    output c = a @ b + a  @@
+}
+""", ["[N, N]", "[N, 3]"])
+
+error("r2_err_bool_let_in_arithmetic", """
+model bad {
+    param x: [3]
+    let t = true
+    output y = x * t  @@
+}
+""", ["t", "keepdims"])
+
+error("r2_err_bool_through_fn_in_arithmetic", """
+fn scale(x, k) = x * k  @@
+model bad {
+    param x: [3]
+    output y = scale(x, false)  @@
+}
+""", ["k", "keepdims"])
+
+error("r2_err_multiline_broadcast", """
+model m {
+    input x: [N, 4]
+    param W1: [4, 3]
+    param W2: [4, 5]
+    let h = relu(x @ W1)  @@
+          + x @ W2  @@
+}
+""", ["[N, 3]", "[N, 5]"])
+
+error("r2_err_multiline_axis_keyword", """
+model m {
+    input x: [N, 4]
+    param W1: [4, 3]
+    loss = sum(x @ W1,  @@
+               axis=2)  @@
+}
+""", ["axis", "2"])
+
+error("r2_err_second_model_only", """
+model good {
+    param w: [3]
+    loss = sum(w)
+}
+fn f(a) = a @ a
+model bad {
+    param W: [2, 3]
+    output y = f(W)  @@
+}
+""", ["[2, 3]"])
+
+error("r2_err_axis_list", """
+model bad {
+    param x: [2, 3]
+    output a = sum(x, axis=[0, 1])  @@
+}
+""", ["axis", "list"])
+
+error("r2_err_axis_huge", """
+model bad {
+    param x: [2, 3]
+    output a = sum(x, axis=1e20)  @@
+}
+""", ["axis", "100000000000000000000"])
+
+error("r2_err_syntax_type_without_brackets", """
+model bad {
+    input y: i32  @@
+    input x: [N, 3]
+}
+""", ["["])
+
+error("r2_err_syntax_fn_without_body", """
+fn f(x) =  @@
+model m {
+    param w: [3]
+}
+""", ["expression"])
+
+error("r2_err_malformed_number_before_postfix", """
+model bad {
+    param e: [4, 3]
+    output o = e ^ 2.T  @@
+}
+""", ["2."])

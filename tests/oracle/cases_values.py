@@ -2085,3 +2085,1521 @@ def _(r):
         return {"pooled": pooled}, cross_entropy(pooled, I["y"])
 
     return src, P, I, f
+
+
+# =======================================================================================
+# Round 2: forms the cases above do not reach
+
+
+@value("r2_unary_minus_chains", grad_inputs=True)
+def _(r):
+    src = """
+    model neg2 {
+        input x: [4]
+        param s: [4]
+        output a = --x
+        output b = - - -x * s
+        output c = -x ^ -2
+        output d = x * -s
+        output e = x - -s - - -1
+        output f = -(-(x)) ^ 2
+        output g = 2 ^ -1 * x
+        output h = x ^ 2 ^ -1 * 0 + -s ^ 2
+        loss = sum(a * s) + sum(b) + sum(c * s) + sum(d) + sum(e * e) + sum(f * s) + sum(g * s) + sum(h * x)
+    }
+    """
+    P = {"s": r.away(4)}
+    I = {"x": r.away(4, lo=0.5)}
+    I["x"] = np.abs(I["x"])
+
+    def f(P, I):
+        x, s = I["x"], P["s"]
+        o = dict(a=x, b=-x * s, c=-(x**-2), d=x * -s, e=x + s - 1, f=-(x**2) * -1 * -1, g=0.5 * x,
+                 h=x**0.5 * 0 - s**2)
+        o["f"] = -(x**2)
+        loss = (rsum(o["a"] * s) + rsum(o["b"]) + rsum(o["c"] * s) + rsum(o["d"]) + rsum(o["e"] ** 2)
+                + rsum(o["f"] * s) + rsum(o["g"] * s) + rsum(o["h"] * x))
+        return o, loss
+
+    return src, P, I, f
+
+
+@value("r2_integer_literals_everywhere", grad_inputs=True)
+def _(r):
+    src = """
+    model ints {
+        input x: [2, 3]
+        param w: [3]
+        output a = 2 * x + x * 2 - 3 / x + x / 4
+        output b = x ^ 2 + x ^ 2.0 - x ^ 3 * 1
+        output c = (1 + w) * (2 - x) / (3 * 1)
+        output d = 10 - x - 1 - 1
+        output e = 1 / 2 / 2 * x
+        loss = sum(a * w) + sum(b) + sum(c * c) + sum(d * w) + sum(e)
+    }
+    """
+    P = {"w": r.u(3)}
+    I = {"x": r.away(2, 3, lo=0.5)}
+
+    def f(P, I):
+        x, w = I["x"], P["w"]
+        o = dict(a=2 * x + x * 2 - 3 / x + x / 4, b=x**2 + x**2 - x**3, c=(1 + w) * (2 - x) / 3, d=10 - x - 2,
+                 e=0.25 * x)
+        return o, rsum(o["a"] * w) + rsum(o["b"]) + rsum(o["c"] ** 2) + rsum(o["d"] * w) + rsum(o["e"])
+
+    return src, P, I, f
+
+
+@value("r2_pow_exact_zeros_and_integral_floats", grad_inputs=True)
+def _(r):
+    # x = 0 exactly: x^2, x^3, x^1, x^1.5, x^0 have finite values and derivatives;
+    # exponents that are integral constant expressions work on negative bases.
+    src = """
+    model pz {
+        param x: [6]
+        input w: [6]
+        output a = x ^ 2
+        output b = x ^ 3
+        output c = x ^ 1
+        output d = abs(x) ^ 1.5
+        output e = x ^ 0
+        output f = x ^ (6 / 2)
+        output g = x ^ (2 ^ 2)
+        output h = x ^ -(-2)
+        output i = x ^ (1.5 * 2)
+        loss = sum((a + b + c + d + e + f + g + h + i) * w)
+    }
+    """
+    P = {"x": np.array([0, -1.5, 0, 0.75, -0.5, 2.0], np.float32)}
+    I = {"w": r.u(6)}
+
+    def f(P, I):
+        x = P["x"]
+        o = dict(a=x**2, b=x**3, c=x**1, d=torch.abs(x) ** 1.5, e=x**0, f=x**3, g=x**4, h=x**2, i=x**3)
+        return o, rsum(sum(o.values()) * I["w"])
+
+    return src, P, I, f
+
+
+@value("r2_pow_second_derivative_at_zero")
+def _(r):
+    src = """
+    model pz2 {
+        param x: [4]
+        output g2 = grad(sum(x ^ 2), x)
+        output g3 = grad(sum(grad(sum(x ^ 3), x)), x)
+        output g4 = grad(sum(grad(sum(abs(x) ^ 3.5), x)), x)
+        loss = sum(g2 + g3 + g4)
+    }
+    """
+    P = {"x": np.array([0, -1.0, 0.5, 0], np.float32)}
+
+    def f(P, I):
+        x = P["x"]
+        g2 = grad(rsum(x**2), x)
+        g3 = grad(rsum(grad(rsum(x**3), x)), x)
+        g4 = grad(rsum(grad(rsum(torch.abs(x) ** 3.5), x)), x)
+        return {"g2": g2, "g3": g3, "g4": g4}, rsum(g2 + g3 + g4)
+
+    return src, P, {}, f
+
+
+@value("r2_transpose_postfix_forms", grad_inputs=True)
+def _(r):
+    # .T binds tighter than ^ and unary minus; it applies to calls and parenthesised exprs.
+    src = """
+    fn id(a) = a
+    model tt {
+        input A: [2, 3]
+        param B: [2, 3]
+        output a = -A.T ^ 2
+        output b = id(A).T @ B
+        output c = (A + B).T.T * B
+        output d = transpose(A - B).T
+        output e = exp(B).T - (A * 2).T
+        output f = (A @ B.T).T
+        loss = sum(a) + sum(b * b) + sum(c) + sum(d * d) + sum(e * A.T) + sum(f)
+    }
+    """
+    P = {"B": r.u(2, 3)}
+    I = {"A": r.u(2, 3)}
+
+    def f(P, I):
+        A, B = I["A"], P["B"]
+        o = dict(a=-(A.T**2), b=A.T @ B, c=(A + B) * B, d=A - B, e=torch.exp(B).T - (A * 2).T, f=(A @ B.T).T)
+        return o, rsum(o["a"]) + rsum(o["b"] ** 2) + rsum(o["c"]) + rsum(o["d"] ** 2) + rsum(o["e"] * A.T) + rsum(o["f"])
+
+    return src, P, I, f
+
+
+@value("r2_keepdims_positional_and_negative", grad_inputs=True)
+def _(r):
+    src = """
+    model kd {
+        input x: [2, 3, 4]
+        param w: [4]
+        output a = sum(x, -1, true)
+        output b = mean(x, 1, true)
+        output c = max(x, -3, true)
+        output d = logsumexp(x, 0, false)
+        output e = softmax(x, 1)
+        output f = log_softmax(x, -2)
+        output g = logsumexp(x)
+        output h = logsumexp(x, keepdims=true)
+        output i = mean(x, keepdims=true)
+        output j = max(x, keepdims=true)
+        loss = sum(a * b * w) + sum(c * w) + sum(d * w) + sum(e * f * w) + g + sum(h * i * j)
+    }
+    """
+    P = {"w": r.u(4)}
+    I = {"x": r.u(2, 3, 4, lo=-2, hi=2)}
+
+    def f(P, I):
+        x, w = I["x"], P["w"]
+        o = dict(a=rsum(x, -1, True), b=rmean(x, 1, True), c=rmax(x, -3, True), d=logsumexp(x, 0), e=softmax(x, 1),
+                 f=log_softmax(x, -2), g=logsumexp(x), h=logsumexp(x, keepdims=True), i=rmean(x, keepdims=True),
+                 j=rmax(x, keepdims=True))
+        loss = (rsum(o["a"] * o["b"] * w) + rsum(o["c"] * w) + rsum(o["d"] * w) + rsum(o["e"] * o["f"] * w) + o["g"]
+                + rsum(o["h"] * o["i"] * o["j"]))
+        return o, loss
+
+    return src, P, I, f
+
+
+@value("r2_rank4_reductions_and_softmax", grad_inputs=True)
+def _(r):
+    src = """
+    model r4 {
+        input x: [2, 3, 2, 4]
+        param g: [3, 1, 4]
+        let y = x * g
+        output a = sum(y, axis=1)
+        output b = max(y, axis=-2, keepdims=true)
+        output c = softmax(y, axis=1)
+        output d = logsumexp(y, axis=3)
+        output e = mean(y, axis=-4)
+        loss = sum(a * a) + sum(b) + sum(c * x) + sum(d) + sum(e ^ 2)
+    }
+    """
+    P = {"g": r.u(3, 1, 4)}
+    I = {"x": r.u(2, 3, 2, 4, lo=-2, hi=2)}
+
+    def f(P, I):
+        y = I["x"] * P["g"]
+        o = dict(a=rsum(y, 1), b=rmax(y, -2, True), c=softmax(y, 1), d=logsumexp(y, 3), e=rmean(y, -4))
+        return o, rsum(o["a"] ** 2) + rsum(o["b"]) + rsum(o["c"] * I["x"]) + rsum(o["d"]) + rsum(o["e"] ** 2)
+
+    return src, P, I, f
+
+
+@value("r2_rank4_broadcast_size_variables", grad_inputs=True)
+def _(r):
+    src = """
+    model b4 {
+        input x: [N, 1, 3, 1]
+        input y: [2, 1, 5]
+        param p: [1, 2, 1, 5]
+        param q: [3, 1]
+        output a = x * y + p
+        output b = x - q
+        output c = (x + p) / (2 + y * y)
+        loss = sum(a * a) + sum(b) + sum(c)
+    }
+    """
+    P = {"p": r.u(1, 2, 1, 5), "q": r.u(3, 1)}
+    I = {"x": r.u(3, 1, 3, 1), "y": r.u(2, 1, 5)}
+
+    def f(P, I):
+        x, y, p, q = I["x"], I["y"], P["p"], P["q"]
+        o = dict(a=x * y + p, b=x - q, c=(x + p) / (2 + y * y))
+        return o, rsum(o["a"] ** 2) + rsum(o["b"]) + rsum(o["c"])
+
+    return src, P, I, f
+
+
+@value("r2_size_one_dims", grad_inputs=True)
+def _(r):
+    src = """
+    model ones {
+        input x: [1, 1]
+        input v: [N, 1]
+        param b: [1]
+        param W: [1, 3]
+        param k: [1, 1, 1]
+        output a = softmax(v, axis=1)
+        output c = log_softmax(v, axis=-1)
+        output d = logsumexp(v, axis=1)
+        output e = max(v, axis=1, keepdims=true)
+        output f = x @ W + b
+        output g = v @ W * k
+        output h = W.T @ x
+        output i = sum(x, axis=0) + mean(v, axis=1)
+        loss = sum(a) + sum(c) + sum(d * d) + sum(e) + sum(f * f) + sum(g) + sum(h) + sum(i)
+    }
+    """
+    P = {"b": r.u(1), "W": r.u(1, 3), "k": r.u(1, 1, 1)}
+    I = {"x": r.u(1, 1), "v": r.u(4, 1)}
+
+    def f(P, I):
+        x, v, b, W, k = I["x"], I["v"], P["b"], P["W"], P["k"]
+        o = dict(a=softmax(v, 1), c=log_softmax(v, -1), d=logsumexp(v, 1), e=rmax(v, 1, True), f=x @ W + b,
+                 g=(v @ W) * k, h=W.T @ x, i=rsum(x, 0) + rmean(v, 1))
+        loss = (rsum(o["a"]) + rsum(o["c"]) + rsum(o["d"] ** 2) + rsum(o["e"]) + rsum(o["f"] ** 2) + rsum(o["g"])
+                + rsum(o["h"]) + rsum(o["i"]))
+        return o, loss
+
+    return src, P, I, f
+
+
+@value("r2_labels_bind_size_variable", grad_inputs=True)
+def _(r):
+    # The labels are declared first; N is bound by them and by x together.
+    src = """
+    model lab {
+        input y: i32[N]
+        input x: [N, C]
+        param s: [C]
+        loss = cross_entropy(x * s, y) + 0.01 * sum(s ^ 2)
+    }
+    """
+    P = {"s": r.u(4)}
+    I = {"y": r.labels(5, 4), "x": r.u(5, 4)}
+
+    def f(P, I):
+        return {}, cross_entropy(I["x"] * P["s"], I["y"]) + 0.01 * rsum(P["s"] ** 2)
+
+    return src, P, I, f
+
+
+@value("r2_labels_reshaped_logits")
+def _(r):
+    # Logits reach [N, C] through reshape with a size variable and -1.
+    src = """
+    model rl {
+        input x: [N, 2, 3]
+        input y: i32[N]
+        param W: [6, 4]
+        let h = reshape(x, [N, -1]) @ W
+        output p = softmax(h)
+        loss = cross_entropy(h, y)
+    }
+    """
+    P = {"W": r.u(6, 4)}
+    I = {"x": r.u(3, 2, 3), "y": r.labels(3, 4)}
+
+    def f(P, I):
+        h = I["x"].reshape(3, -1) @ P["W"]
+        return {"p": softmax(h)}, cross_entropy(h, I["y"])
+
+    return src, P, I, f
+
+
+@value("r2_extreme_logits_log_softmax", atol=1e-3)
+def _(r):
+    # Stable forms must not produce -inf or NaN where the exact value is finite.
+    src = """
+    model ext {
+        param z: [3, 4]
+        input w: [3, 4]
+        output ls = log_softmax(z)
+        output ls0 = log_softmax(z, axis=0)
+        output sm = softmax(z)
+        output lse = logsumexp(z, axis=1)
+        output lsa = logsumexp(z)
+        loss = sum(ls * w) + sum(ls0 * w) + sum(sm * w) + sum(lse) + lsa
+    }
+    """
+    z = np.array([[1e4, 0, -1e4, 5], [-1e4, -1e4, -1e4, -1e4], [3, -1e4, 3, 2]], np.float32)
+    P = {"z": z}
+    I = {"w": r.u(3, 4)}
+
+    def f(P, I):
+        z, w = P["z"], I["w"]
+        o = dict(ls=log_softmax(z), ls0=log_softmax(z, 0), sm=softmax(z), lse=logsumexp(z, 1), lsa=logsumexp(z))
+        return o, rsum(o["ls"] * w) + rsum(o["ls0"] * w) + rsum(o["sm"] * w) + rsum(o["lse"]) + o["lsa"]
+
+    return src, P, I, f
+
+
+@value("r2_extreme_logits_cross_entropy_soft_zeros", atol=1e-3)
+def _(r):
+    # Soft targets with exact zeros where the logit is -1e4: 0 * log_softmax is 0, not NaN.
+    src = """
+    model ext {
+        param z: [3, 3]
+        input t: [3, 3]
+        input y: i32[3]
+        loss = cross_entropy(z, t) + cross_entropy(z * 0.5, y)
+    }
+    """
+    z = np.array([[1e4, -1e4, 0], [-1e4, 2, 1], [0, 0, -1e4]], np.float32)
+    t = np.array([[1, 0, 0], [0, 0.5, 0.5], [0.25, 0.75, 0]], np.float32)
+    P = {"z": z}
+    I = {"t": t, "y": np.array([0, 1, 1], np.int32)}
+
+    def f(P, I):
+        return {}, cross_entropy(P["z"], I["t"]) + cross_entropy(P["z"] * 0.5, I["y"])
+
+    return src, P, I, f
+
+
+@value("r2_extreme_logits_second_order", atol=1e-3)
+def _(r):
+    src = """
+    model ext2 {
+        param z: [2, 3]
+        input w: [2, 3]
+        input y: i32[2]
+        let ce = cross_entropy(z, y)
+        output g = grad(ce, z)
+        output h = grad(sum(grad(sum(logsumexp(z, axis=1)), z) * w), z)
+        output k = grad(sum(softmax(z, axis=0) * w), z)
+        loss = ce + sum(g ^ 2) + sum(h * w) + sum(k)
+    }
+    """
+    P = {"z": np.array([[1e4, -1e4, 1e4], [0.5, -1e4, -0.5]], np.float32)}
+    I = {"w": r.u(2, 3), "y": np.array([1, 0], np.int32)}
+
+    def f(P, I):
+        z, w = P["z"], I["w"]
+        ce = cross_entropy(z, I["y"])
+        g = grad(ce, z)
+        h = grad(rsum(grad(rsum(logsumexp(z, 1)), z) * w), z)
+        k = grad(rsum(softmax(z, 0) * w), z)
+        return {"g": g, "h": h, "k": k}, ce + rsum(g**2) + rsum(h * w) + rsum(k)
+
+    return src, P, I, f
+
+
+@value("r2_saturating_unaries", grad_inputs=True)
+def _(r):
+    # softplus, sigmoid, tanh, gelu at +-50: finite values and slopes in f32.
+    src = """
+    model sat {
+        input x: [6]
+        param s: [6]
+        output sp = softplus(x * s)
+        output sg = sigmoid(x * s)
+        output th = tanh(x * s)
+        output ge = gelu(x * s)
+        output lr = leaky_relu(x * s)
+        loss = sum(sp + sg + th + ge + lr)
+    }
+    """
+    P = {"s": np.ones(6, np.float32)}
+    I = {"x": np.array([50, -50, 100, -100, 20, -20], np.float32)}
+
+    def f(P, I):
+        y = I["x"] * P["s"]
+        o = dict(sp=softplus(y), sg=sigmoid(y), th=torch.tanh(y), ge=gelu(y), lr=leaky_relu(y))
+        return o, rsum(o["sp"] + o["sg"] + o["th"] + o["ge"] + o["lr"])
+
+    return src, P, I, f
+
+
+@value("r2_sqrt_log_small_positive", grad_inputs=True)
+def _(r):
+    src = """
+    model small {
+        input x: [4]
+        param e: [4]
+        output a = sqrt(x + e)
+        output b = log(x + e)
+        output c = sqrt(x * x + 1e-8)
+        loss = sum(a) + sum(b) + sum(c)
+    }
+    """
+    P = {"e": np.array([1e-6, 1e-4, 1e-2, 1], np.float32)}
+    I = {"x": np.array([0, 0, 0, 0], np.float32)}
+
+    def f(P, I):
+        x, e = I["x"], P["e"]
+        o = dict(a=torch.sqrt(x + e), b=torch.log(x + e), c=torch.sqrt(x * x + 1e-8))
+        return o, rsum(o["a"]) + rsum(o["b"]) + rsum(o["c"])
+
+    return src, P, I, f
+
+
+@value("r2_grad_inside_fn", grad_inputs=True)
+def _(r):
+    src = """
+    fn sq_grad(e, v) = sum(grad(e, v) ^ 2)
+    fn pen(x, W) {
+        let e = sum(tanh(x @ W))
+        let g = grad(e, W)
+        return sum(g * g) + sq_grad(e, x)
+    }
+    model gf {
+        input x: [3, 2]
+        param W: [2, 4]
+        output p = pen(x, W)
+        loss = p + sum(W ^ 2)
+    }
+    """
+    P = {"W": r.u(2, 4)}
+    I = {"x": r.u(3, 2)}
+
+    def f(P, I):
+        x, W = I["x"], P["W"]
+        e = rsum(torch.tanh(x @ W))
+        p = rsum(grad(e, W) ** 2) + rsum(grad(e, x) ** 2)
+        return {"p": p}, p + rsum(W**2)
+
+    return src, P, I, f
+
+
+@value("r2_grad_third_order_input", grad_inputs=True)
+def _(r):
+    src = """
+    model g3 {
+        input x: [3]
+        param a: [3]
+        let e = sum(a * x ^ 4 + sin(x) * a)
+        let g1 = grad(e, x)
+        let g2 = grad(sum(g1), x)
+        output g3 = grad(sum(g2 * a), x)
+        loss = sum(g3) + sum(g2 * g1)
+    }
+    """
+    P = {"a": r.u(3)}
+    I = {"x": r.away(3)}
+
+    def f(P, I):
+        x, a = I["x"], P["a"]
+        e = rsum(a * x**4 + torch.sin(x) * a)
+        g1 = grad(e, x)
+        g2 = grad(rsum(g1), x)
+        g3 = grad(rsum(g2 * a), x)
+        return {"g3": g3}, rsum(g3) + rsum(g2 * g1)
+
+    return src, P, I, f
+
+
+@value("r2_grad_unused_variables_zero", grad_inputs=True)
+def _(r):
+    # A param and an input the loss does not depend on still get (zero) gradients;
+    # grad of an expression that does not reach the variable is zeros.
+    src = """
+    model unused {
+        input x: [2, 3]
+        input u: [4]
+        input y: i32[2]
+        param W: [3, 3]
+        param V: [5, 2]
+        output gz = grad(sum(x @ W), u)
+        output gv = grad(cross_entropy(x @ W, y), V)
+        loss = cross_entropy(x @ W, y)
+    }
+    """
+    P = {"W": r.u(3, 3), "V": r.u(5, 2)}
+    I = {"x": r.u(2, 3), "u": r.u(4), "y": r.labels(2, 3)}
+
+    def f(P, I):
+        return {"gz": torch.zeros(4), "gv": torch.zeros(5, 2)}, cross_entropy(I["x"] @ P["W"], I["y"])
+
+    return src, P, I, f
+
+
+@value("r2_grad_constant_loss")
+def _(r):
+    src = """
+    model cl {
+        param W: [2, 2]
+        output o = W * 0
+        loss = 3 + 0 * sum(W)
+    }
+    """
+    P = {"W": r.u(2, 2)}
+
+    def f(P, I):
+        W = P["W"]
+        return {"o": W * 0}, 3 + 0 * rsum(W)
+
+    return src, P, {}, f
+
+
+@value("r2_grad_mixed_params_cross")
+def _(r):
+    # grad of one param's gradient with respect to another param.
+    src = """
+    model cross {
+        input x: [4, 3]
+        param W1: [3, 3]
+        param W2: [3, 2]
+        let e = sum(sigmoid(tanh(x @ W1) @ W2))
+        let g1 = grad(e, W1)
+        output m = grad(sum(g1 * W1), W2)
+        loss = e + sum(m * W2) + mean(g1)
+    }
+    """
+    P = {"W1": r.u(3, 3), "W2": r.u(3, 2)}
+    I = {"x": r.u(4, 3)}
+
+    def f(P, I):
+        W1, W2 = P["W1"], P["W2"]
+        e = rsum(sigmoid(torch.tanh(I["x"] @ W1) @ W2))
+        g1 = grad(e, W1)
+        m = grad(rsum(g1 * W1), W2)
+        return {"m": m}, e + rsum(m * W2) + rmean(g1)
+
+    return src, P, I, f
+
+
+@value("r2_grad_of_outputs_and_max", grad_inputs=True)
+def _(r):
+    src = """
+    model go {
+        input x: [3, 4]
+        param w: [4]
+        output h = x * w
+        output m = max(h, axis=1)
+        output gm = grad(sum(m), w)
+        output gx = grad(max(h) + sum(m), x)
+        loss = sum(gm * w) + sum(gx * x) + sum(m)
+    }
+    """
+    P = {"w": r.away(4)}
+    I = {"x": r.ints(3, 4, lo=-2, hi=3)}
+
+    def f(P, I):
+        x, w = I["x"], P["w"]
+        h = x * w
+        m = rmax(h, 1)
+        gm = grad(rsum(m), w)
+        gx = grad(rmax(h) + rsum(m), x)
+        return {"h": h, "m": m, "gm": gm, "gx": gx}, rsum(gm * w) + rsum(gx * x) + rsum(m)
+
+    return src, P, I, f
+
+
+def _second_order_vector(r, exprs):
+    """Second derivatives of row functions of a [3, 4] param."""
+    src = "model g2v {\n    param x: [3, 4]\n    input w: [3, 4]\n    input v: [3, 4]\n    input y: i32[3]\n"
+    src += "    input t: [3, 4]\n"
+    for i, e in enumerate(exprs):
+        src += f"    output g{i} = grad({e}, x)\n"
+    src += "    loss = " + " + ".join(f"sum(g{i} * v)" for i in range(len(exprs))) + "\n}\n"
+    P = {"x": r.u(3, 4, lo=-2, hi=2)}
+    I = {"w": r.u(3, 4), "v": r.u(3, 4), "y": r.labels(3, 4), "t": r.probs(3, 4)}
+
+    def f(P, I):
+        x = P["x"]
+        o = {f"g{i}": grad(fn(x, I), x) for i, fn in enumerate(exprs.values())}
+        return o, sum(rsum(o[f"g{i}"] * I["v"]) for i in range(len(exprs)))
+
+    return src, P, I, f
+
+
+@value("r2_second_order_losses")
+def _(r):
+    return _second_order_vector(r, {
+        "sum(grad(cross_entropy(x, y), x) * w)": lambda x, I: rsum(grad(cross_entropy(x, I["y"]), x) * I["w"]),
+        "sum(grad(cross_entropy(x, t), x) * w)": lambda x, I: rsum(grad(cross_entropy(x, I["t"]), x) * I["w"]),
+        "sum(grad(mse(tanh(x), w), x) ^ 2)": lambda x, I: rsum(grad(mse(torch.tanh(x), I["w"]), x) ** 2),
+        "sum(grad(sum(log_softmax(x, axis=0) * w), x) * w)":
+            lambda x, I: rsum(grad(rsum(log_softmax(x, 0) * I["w"]), x) * I["w"]),
+        "sum(grad(sum(logsumexp(x, axis=-1)), x) ^ 2)": lambda x, I: rsum(grad(rsum(logsumexp(x, -1)), x) ** 2),
+        "sum(grad(mean(sqrt(x * x + 1)), x) * w)": lambda x, I: rsum(grad(rmean(torch.sqrt(x * x + 1)), x) * I["w"]),
+        "sum(grad(sum(log(sigmoid(x)) * w), x) * w)":
+            lambda x, I: rsum(grad(rsum(torch.log(sigmoid(x)) * I["w"]), x) * I["w"]),
+        "sum(grad(sum(gelu(x) * exp(-x)), x) * w)": lambda x, I: rsum(grad(rsum(gelu(x) * torch.exp(-x)), x) * I["w"]),
+    })
+
+
+@value("r2_training_like_loss", grad_inputs=True)
+def _(r):
+    src = """
+    // A training objective: cross-entropy plus L2 and L1 penalties and a gradient penalty.
+    model train {
+        input x: [N, 4]
+        input y: i32[N]
+        param W1: [4, 6] = he_normal
+        param b1: [6]
+        param W2: [6, 3]
+        param b2: [3] = 0.1
+        let h = gelu(x @ W1 + b1)
+        let logits = h @ W2 + b2
+        let ce = cross_entropy(logits, y)
+        output probs = softmax(logits, axis=1)
+        output acc_proxy = mean(max(probs, axis=1))
+        loss = ce + 1e-2 * (sum(W1 ^ 2) + sum(W2 ^ 2)) + 1e-3 * mean(abs(W1)) + 0.05 * sum(grad(ce, x) ^ 2)
+    }
+    """
+    P = {"W1": r.u(4, 6), "b1": r.u(6), "W2": r.u(6, 3), "b2": r.u(3)}
+    I = {"x": r.u(5, 4), "y": r.labels(5, 3)}
+
+    def f(P, I):
+        h = gelu(I["x"] @ P["W1"] + P["b1"])
+        logits = h @ P["W2"] + P["b2"]
+        ce = cross_entropy(logits, I["y"])
+        probs = softmax(logits, 1)
+        loss = (ce + 1e-2 * (rsum(P["W1"] ** 2) + rsum(P["W2"] ** 2)) + 1e-3 * rmean(torch.abs(P["W1"]))
+                + 0.05 * rsum(grad(ce, I["x"]) ** 2))
+        return {"probs": probs, "acc_proxy": rmean(rmax(probs, 1))}, loss
+
+    return src, P, I, f
+
+
+@value("r2_fn_same_local_names_nested", grad_inputs=True)
+def _(r):
+    # Every fn uses the locals h and x; the model uses them too. Inlining must keep them apart.
+    src = """
+    fn f(x) {
+        let h = x * 2
+        return h + 1
+    }
+    fn g(x, h) {
+        let x2 = f(h)
+        let h2 = f(x2 * x)
+        return h2 - x
+    }
+    fn k(h) = g(h, f(h)) * f(g(h, h))
+    model nest {
+        input x: [3]
+        param h: [3]
+        let x2 = k(x) + g(h, x)
+        output x2
+        loss = sum(x2 * h)
+    }
+    """
+    P = {"h": r.u(3)}
+    I = {"x": r.u(3)}
+
+    def fn_f(x):
+        return x * 2 + 1
+
+    def fn_g(x, h):
+        return fn_f(fn_f(h) * x) - x
+
+    def fn_k(h):
+        return fn_g(h, fn_f(h)) * fn_f(fn_g(h, h))
+
+    def f(P, I):
+        x2 = fn_k(I["x"]) + fn_g(P["h"], I["x"])
+        return {"x2": x2}, rsum(x2 * P["h"])
+
+    return src, P, I, f
+
+
+@value("r2_fn_kwargs_from_parameters")
+def _(r):
+    # Options bound through fn parameters, negative and positional, nested two levels.
+    src = """
+    fn red(x, k) = sum(x, axis=k, keepdims=true)
+    fn norm(x, k) = x - red(x, k) / 4
+    fn sm(x, k) = softmax(norm(x, k), axis=k)
+    fn act(x, a) = leaky_relu(x, alpha=a)
+    fn act2(x, a) = act(act(x, a), a * 2)
+    model kw2 {
+        param x: [3, 4]
+        output a = sm(x, -1)
+        output b = sm(x, 0)
+        output c = red(x, 1)
+        output d = act2(x, 0.1)
+        output e = log_softmax(x, -2 + 1)
+        loss = sum(a * x) + sum(b * x) + sum(c * c) + sum(d) + sum(e * x)
+    }
+    """
+    P = {"x": r.away(3, 4)}
+
+    def f(P, I):
+        x = P["x"]
+        def norm(x, k):
+            return x - rsum(x, k, True) / 4
+        o = dict(a=softmax(norm(x, -1), -1), b=softmax(norm(x, 0), 0), c=rsum(x, 1, True),
+                 d=leaky_relu(leaky_relu(x, 0.1), 0.2), e=log_softmax(x, -1))
+        return o, rsum(o["a"] * x) + rsum(o["b"] * x) + rsum(o["c"] ** 2) + rsum(o["d"]) + rsum(o["e"] * x)
+
+    return src, P, {}, f
+
+
+@value("r2_fn_defined_after_model_and_between", model="b")
+def _(r):
+    # A model may call a fn defined after it (language-notes); fns sit between models.
+    src = """
+    model a {
+        param x: [3]
+        output y = late(x)
+        loss = sum(y)
+    }
+    fn mid(x) = x * 3
+    model b {
+        param x: [3]
+        output y = mid(late(x))
+        loss = sum(y * y)
+    }
+    fn late(x) = tanh(x) + mid(x)
+    """
+    P = {"x": r.u(3)}
+
+    def f(P, I):
+        x = P["x"]
+        y = (torch.tanh(x) + 3 * x) * 3
+        return {"y": y}, rsum(y * y)
+
+    return src, P, {}, f
+
+
+
+@value("r2_comments_everywhere", grad_inputs=True)
+def _(r):
+    src = """
+    // header
+    fn // the name follows
+       f(a, // first
+         b) // second
+       = a * // times
+         b
+    model // name next
+      cm // the model
+    { // open
+      input // kw
+        x // name
+        : // colon
+        [ // open
+          N // rows
+          , 2 ] // close
+      param w : [2] // no init
+      let // a let
+        z = f(x, w) // call
+            + sum( // reduce
+                x , axis = 1 , keepdims = true // options
+              ) ; // end
+      output z // out
+      loss // the objective
+        = // eq
+        mean(z ^ 2) // done
+    } // close
+    // trailing
+    """
+    P = {"w": r.u(2)}
+    I = {"x": r.u(3, 2)}
+
+    def f(P, I):
+        z = I["x"] * P["w"] + rsum(I["x"], 1, True)
+        return {"z": z}, rmean(z**2)
+
+    return src, P, I, f
+
+
+@value("r2_semicolons_everywhere")
+def _(r):
+    src = """
+    fn f(a) { let b = a * 2; let c = b + 1; return c; }
+    model s { param x: [2]; let y = f(x); output y; loss = sum(y); }
+    """
+    P = {"x": r.u(2)}
+
+    def f(P, I):
+        y = P["x"] * 2 + 1
+        return {"y": y}, rsum(y)
+
+    return src, P, {}, f
+
+
+@value("r2_explicit_types_and_scalars", grad_inputs=True)
+def _(r):
+    src = """
+    model ty {
+        input x: f32[N, 3]
+        input t: f32[]
+        input y: i32[N]
+        param s: f32[]
+        param W: f32[3, 3]
+        let z = (x @ W) * s + t
+        output z
+        output s
+        loss = cross_entropy(z, y) * t + s ^ 2
+    }
+    """
+    P = {"s": np.array(1.5, np.float32), "W": r.u(3, 3)}
+    I = {"x": r.u(4, 3), "t": np.array(0.75, np.float32), "y": r.labels(4, 3)}
+
+    def f(P, I):
+        z = (I["x"] @ P["W"]) * P["s"] + I["t"]
+        return {"z": z, "s": P["s"] * 1}, cross_entropy(z, I["y"]) * I["t"] + P["s"] ** 2
+
+    return src, P, I, f
+
+
+@value("r2_outputs_reused_and_loss_of_outputs", grad_inputs=True)
+def _(r):
+    src = """
+    model ou {
+        input x: [2, 3]
+        param W: [3, 3]
+        output h = tanh(x @ W)
+        output p = softmax(h, axis=0)
+        let q = p * h
+        output q
+        output W
+        loss = sum(q) + mean(h) - max(p)
+    }
+    """
+    P = {"W": r.u(3, 3)}
+    I = {"x": r.u(2, 3)}
+
+    def f(P, I):
+        h = torch.tanh(I["x"] @ P["W"])
+        p = softmax(h, 0)
+        q = p * h
+        return {"h": h, "p": p, "q": q, "W": P["W"] * 1}, rsum(q) + rmean(h) - rmax(p)
+
+    return src, P, I, f
+
+
+@value("r2_matmul_vector_forms_grad", grad_inputs=True)
+def _(r):
+    src = """
+    model mv {
+        input x: [4]
+        param A: [4, 3]
+        param B: [3, 4]
+        param v: [3]
+        output a = x @ A
+        output b = A @ v
+        output c = x @ A @ v
+        output d = x @ x
+        output e = (A @ v) @ (x * 2)
+        output f = (x @ A) @ B * x + B.T @ v
+        loss = sum(a * v) + sum(b) + c + d + e + sum(f)
+    }
+    """
+    P = {"A": r.u(4, 3), "B": r.u(3, 4), "v": r.u(3)}
+    I = {"x": r.u(4)}
+
+    def f(P, I):
+        x, A, B, v = I["x"], P["A"], P["B"], P["v"]
+        o = dict(a=x @ A, b=A @ v, c=x @ A @ v, d=x @ x, e=(A @ v) @ (x * 2))
+        o["f"] = ((x @ A) @ B) * x + B.T @ v
+        return o, rsum(o["a"] * v) + rsum(o["b"]) + o["c"] + o["d"] + o["e"] + rsum(o["f"])
+
+    return src, P, I, f
+
+
+@value("r2_broadcast_scalar_like_params", grad_inputs=True)
+def _(r):
+    # [], [1] and [1, 1] params broadcast into bigger shapes; their gradients sum.
+    src = """
+    model sc {
+        input x: [N, 3]
+        param s: []
+        param o: [1]
+        param m: [1, 1]
+        param r: [3, 1, 1]
+        output a = x * s + o
+        output b = x - m
+        output c = o * m
+        output d = x * r
+        loss = sum(a * a) + sum(b) + sum(c) + mean(d ^ 2)
+    }
+    """
+    P = {"s": np.array(0.5, np.float32), "o": r.u(1), "m": r.u(1, 1), "r": r.u(3, 1, 1)}
+    I = {"x": r.u(2, 3)}
+
+    def f(P, I):
+        x = I["x"]
+        o = dict(a=x * P["s"] + P["o"], b=x - P["m"], c=P["o"] * P["m"], d=x * P["r"])
+        return o, rsum(o["a"] ** 2) + rsum(o["b"]) + rsum(o["c"]) + rmean(o["d"] ** 2)
+
+    return src, P, I, f
+
+
+@value("r2_maximum_minimum_scalar_first_and_chains", grad_inputs=True)
+def _(r):
+    # maximum(0, x): the tie's gradient goes to the first argument, the constant.
+    src = """
+    model mm {
+        input x: [6]
+        param p: [6]
+        output a = maximum(0, x * p)
+        output b = minimum(1, x * p)
+        output c = maximum(minimum(x, p), -p)
+        output d = maximum(x * p, x * p)
+        output e = minimum(p, maximum(x, p))
+        loss = sum(a) + sum(b) + sum(c * c) + sum(d) + sum(e)
+    }
+    """
+    P = {"p": np.array([1, -1, 2, 1, 0.5, -2], np.float32)}
+    I = {"x": np.array([0, 0, 0.5, 1, -1, 1], np.float32)}
+
+    def f(P, I):
+        x, p = I["x"], P["p"]
+        o = dict(a=maximum(torch.tensor(0.0), x * p), b=minimum(torch.tensor(1.0), x * p),
+                 c=maximum(minimum(x, p), -p), d=maximum(x * p, x * p), e=minimum(p, maximum(x, p)))
+        return o, rsum(o["a"]) + rsum(o["b"]) + rsum(o["c"] ** 2) + rsum(o["d"]) + rsum(o["e"])
+
+    return src, P, I, f
+
+
+@value("r2_reshape_size_variable_products", grad_inputs=True)
+def _(r):
+    src = """
+    model rsp {
+        input x: [B, T, 4]
+        param W: [4, 2]
+        let flat = reshape(x, [-1, 4])
+        let y = reshape(flat @ W, [B, T, 2])
+        output y
+        output z = reshape(y, [B, -1])
+        output s = sum(reshape(x, [-1]))
+        loss = sum(y * y) + sum(z) + s
+    }
+    """
+    P = {"W": r.u(4, 2)}
+    I = {"x": r.u(2, 3, 4)}
+
+    def f(P, I):
+        x = I["x"]
+        y = (x.reshape(-1, 4) @ P["W"]).reshape(2, 3, 2)
+        z = y.reshape(2, -1)
+        s = rsum(x)
+        return {"y": y, "z": z, "s": s}, rsum(y * y) + rsum(z) + s
+
+    return src, P, I, f
+
+
+@value("r2_mean_axis_over_size_variable_keepdims", grad_inputs=True)
+def _(r):
+    src = """
+    model mn {
+        input x: [N, 3]
+        param g: [3]
+        let mu = mean(x, axis=0, keepdims=true)
+        let var = mean((x - mu) ^ 2, axis=0)
+        output z = (x - mu) / sqrt(var + 1e-5) * g
+        output m = mean(x * g)
+        loss = mean(z ^ 2) + m
+    }
+    """
+    P = {"g": r.u(3)}
+    I = {"x": r.u(5, 3, lo=-2, hi=2)}
+
+    def f(P, I):
+        x = I["x"]
+        mu = rmean(x, 0, True)
+        var = rmean((x - mu) ** 2, 0)
+        z = (x - mu) / torch.sqrt(var + 1e-5) * P["g"]
+        m = rmean(x * P["g"])
+        return {"z": z, "m": m}, rmean(z**2) + m
+
+    return src, P, I, f
+
+
+@value("r2_leaky_relu_constant_alpha_forms", grad_inputs=True)
+def _(r):
+    src = """
+    model lr {
+        input x: [6]
+        param p: [6]
+        let k = 0.5
+        output a = leaky_relu(x * p, alpha=1 / 4)
+        output b = leaky_relu(x * p, k)
+        output c = leaky_relu(x * p, alpha=-0.5)
+        output d = leaky_relu(x * p, 0)
+        output e = leaky_relu(x * p, alpha=2)
+        loss = sum(a + b + c + d + e)
+    }
+    """
+    P = {"p": np.array([1, -1, 2, 1, 0.5, -2], np.float32)}
+    I = {"x": np.array([0, 0.5, 0.5, -1, -1, 1], np.float32)}
+
+    def f(P, I):
+        y = I["x"] * P["p"]
+        o = dict(a=leaky_relu(y, 0.25), b=leaky_relu(y, 0.5), c=leaky_relu(y, -0.5), d=leaky_relu(y, 0.0),
+                 e=leaky_relu(y, 2.0))
+        return o, rsum(o["a"] + o["b"] + o["c"] + o["d"] + o["e"])
+
+    return src, P, I, f
+
+
+@value("r2_softmax_axis_forms_rank1_rank2")
+def _(r):
+    src = """
+    model sma {
+        param v: [5]
+        param x: [3, 4]
+        output a = softmax(v)
+        output b = softmax(v, axis=0)
+        output c = log_softmax(v, -1)
+        output d = softmax(x, -2)
+        output e = softmax(x, axis=-1)
+        output f = log_softmax(x)
+        loss = sum(a * v) + sum(b * c) + sum(d * x) + sum(e * f)
+    }
+    """
+    P = {"v": r.u(5, lo=-3, hi=3), "x": r.u(3, 4, lo=-3, hi=3)}
+
+    def f(P, I):
+        v, x = P["v"], P["x"]
+        o = dict(a=softmax(v), b=softmax(v, 0), c=log_softmax(v, -1), d=softmax(x, -2), e=softmax(x, -1),
+                 f=log_softmax(x))
+        return o, rsum(o["a"] * v) + rsum(o["b"] * o["c"]) + rsum(o["d"] * x) + rsum(o["e"] * o["f"])
+
+    return src, P, {}, f
+
+
+@value("r2_constant_folding_traps", grad_inputs=True)
+def _(r):
+    # Constant subexpressions mixed with values: x - x, 0 * x, x / 1, 1 * x ^ 1.
+    src = """
+    model cf {
+        input x: [3]
+        param p: [3]
+        output a = (x - x) * p + 0 * p
+        output b = p / 1 * 1 + 0
+        output c = (p - p + 1) * x ^ 1
+        output d = exp(0 * p) * log(1 + 0 * x)
+        output e = 1 - (1 - p)
+        loss = sum(a + b + c + d + e * e)
+    }
+    """
+    P = {"p": r.u(3)}
+    I = {"x": r.u(3)}
+
+    def f(P, I):
+        x, p = I["x"], P["p"]
+        o = dict(a=(x - x) * p + 0 * p, b=p / 1 * 1 + 0, c=(p - p + 1) * x**1, d=torch.exp(0 * p) * torch.log(1 + 0 * x),
+                 e=1 - (1 - p))
+        return o, rsum(o["a"] + o["b"] + o["c"] + o["d"] + o["e"] ** 2)
+
+    return src, P, I, f
+
+
+@value("r2_same_param_many_roles", grad_inputs=True)
+def _(r):
+    # One param used as matrix, transposed, reduced, broadcast and as its own gradient.
+    src = """
+    model roles {
+        input x: [3]
+        param W: [3, 3]
+        let a = W @ W.T @ x
+        let b = sum(W, axis=0) * W
+        let c = max(W) * softmax(W, axis=0)
+        let e = sum(a) + sum(b * c) + logsumexp(W)
+        output g = grad(e, W)
+        loss = e + sum(g * W)
+    }
+    """
+    P = {"W": r.u(3, 3)}
+    I = {"x": r.u(3)}
+
+    def f(P, I):
+        W, x = P["W"], I["x"]
+        a = W @ W.T @ x
+        b = rsum(W, 0) * W
+        c = rmax(W) * softmax(W, 0)
+        e = rsum(a) + rsum(b * c) + logsumexp(W)
+        g = grad(e, W)
+        return {"g": g}, e + rsum(g * W)
+
+    return src, P, I, f
+
+
+@value("r2_keepdims_through_fn_and_let", grad_inputs=True)
+def _(r):
+    # docs/language-notes.md: `true`/`false` may be bound by a let or passed to a fn
+    # parameter, for a keepdims= option.
+    src = """
+    fn red(x, k, kd) = sum(x, axis=k, keepdims=kd)
+    fn norm(x, k) = x - red(x, k, true) / 4
+    fn pass(x, kd) = max(x, 0, kd)
+    model kd {
+        input x: [3, 4]
+        param w: [4]
+        let keep = true
+        let drop = false
+        output a = norm(x * w, 1)
+        output b = red(x, -1, drop)
+        output c = pass(x * w, keep)
+        output d = mean(x, 0, keep) * logsumexp(x * w, axis=1, keepdims=keep)
+        loss = sum(a * a) + sum(b) + sum(c * w) + sum(d)
+    }
+    """
+    P = {"w": r.u(4)}
+    I = {"x": r.u(3, 4)}
+
+    def f(P, I):
+        x, w = I["x"], P["w"]
+        y = x * w
+        o = dict(a=y - rsum(y, 1, True) / 4, b=rsum(x, -1), c=rmax(y, 0, True),
+                 d=rmean(x, 0, True) * logsumexp(y, 1, True))
+        return o, rsum(o["a"] ** 2) + rsum(o["b"]) + rsum(o["c"] * w) + rsum(o["d"])
+
+    return src, P, I, f
+
+
+# Larger, odd sizes: loop remainders, blocking and vector widths in generated code.
+
+
+@value("r2_big_odd_matmul_chain", grad_inputs=True)
+def _(r):
+    src = """
+    model big {
+        input x: [N, 53]
+        param W1: [53, 37]
+        param b1: [37]
+        param W2: [37, 29]
+        let h = tanh(x @ W1 + b1)
+        output y = h @ W2
+        output t = W2.T @ h.T
+        loss = mean(y ^ 2) + sum(t) / 1000
+    }
+    """
+    P = {"W1": r.u(53, 37, lo=-0.3, hi=0.3), "b1": r.u(37), "W2": r.u(37, 29, lo=-0.3, hi=0.3)}
+    I = {"x": r.u(41, 53)}
+
+    def f(P, I):
+        h = torch.tanh(I["x"] @ P["W1"] + P["b1"])
+        y = h @ P["W2"]
+        t = P["W2"].T @ h.T
+        return {"y": y, "t": t}, rmean(y**2) + rsum(t) / 1000
+
+    return src, P, I, f
+
+
+@value("r2_big_odd_reductions_softmax", grad_inputs=True)
+def _(r):
+    src = """
+    model bigr {
+        input x: [N, 257]
+        input y: i32[N]
+        param s: [257]
+        let z = x * s
+        output sm = softmax(z)
+        output m = max(z, axis=1)
+        output m0 = max(z, axis=0)
+        output l0 = logsumexp(z, axis=0)
+        output mu = mean(z, axis=0, keepdims=true)
+        loss = cross_entropy(z, y) + mean(m) + sum(l0) / 257 + sum(mu * s) + sum(sm * x)
+    }
+    """
+    P = {"s": r.u(257, lo=0.5, hi=3)}
+    I = {"x": r.u(19, 257, lo=-3, hi=3), "y": r.labels(19, 257)}
+
+    def f(P, I):
+        z = I["x"] * P["s"]
+        o = dict(sm=softmax(z), m=rmax(z, 1), m0=rmax(z, 0), l0=logsumexp(z, 0), mu=rmean(z, 0, True))
+        loss = (cross_entropy(z, I["y"]) + rmean(o["m"]) + rsum(o["l0"]) / 257 + rsum(o["mu"] * P["s"])
+                + rsum(o["sm"] * I["x"]))
+        return o, loss
+
+    return src, P, I, f
+
+
+@value("r2_big_odd_broadcast_rank3", grad_inputs=True)
+def _(r):
+    src = """
+    model bigb {
+        input x: [B, 13, 1]
+        input u: [17]
+        param p: [13, 17]
+        param q: [B, 1, 17]
+        let y = x * p + q - u
+        output s1 = sum(y, axis=1)
+        output s2 = sum(y, axis=-1, keepdims=true)
+        output s0 = mean(y, axis=0)
+        output tr = reshape(y, [-1, 17]).T
+        loss = sum(s1 ^ 2) + sum(s2) + sum(s0 * p) + sum(tr ^ 2) / 100
+    }
+    """
+    P = {"p": r.u(13, 17), "q": r.u(7, 1, 17)}
+    I = {"x": r.u(7, 13, 1), "u": r.u(17)}
+
+    def f(P, I):
+        y = I["x"] * P["p"] + P["q"] - I["u"]
+        o = dict(s1=rsum(y, 1), s2=rsum(y, -1, True), s0=rmean(y, 0), tr=y.reshape(-1, 17).T)
+        return o, rsum(o["s1"] ** 2) + rsum(o["s2"]) + rsum(o["s0"] * P["p"]) + rsum(o["tr"] ** 2) / 100
+
+    return src, P, I, f
+
+
+@value("r2_big_second_order_mlp")
+def _(r):
+    src = """
+    model bigg {
+        input x: [N, 33]
+        input y: i32[N]
+        param W1: [33, 65]
+        param W2: [65, 10]
+        let ce = cross_entropy(gelu(x @ W1) @ W2, y)
+        output gx = grad(ce, x)
+        loss = ce + 0.5 * sum(gx ^ 2) + sum(grad(ce, W2) ^ 2)
+    }
+    """
+    P = {"W1": r.u(33, 65, lo=-0.3, hi=0.3), "W2": r.u(65, 10, lo=-0.3, hi=0.3)}
+    I = {"x": r.u(23, 33), "y": r.labels(23, 10)}
+
+    def f(P, I):
+        ce = cross_entropy(gelu(I["x"] @ P["W1"]) @ P["W2"], I["y"])
+        gx = grad(ce, I["x"])
+        return {"gx": gx}, ce + 0.5 * rsum(gx**2) + rsum(grad(ce, P["W2"]) ** 2)
+
+    return src, P, I, f
+
+
+@value("r2_big_vector_products", grad_inputs=True)
+def _(r):
+    src = """
+    model bigv {
+        input x: [1031]
+        param A: [1031, 3]
+        param v: [1031]
+        output a = x @ A
+        output d = x @ v
+        output b = A.T @ (x * v)
+        loss = sum(a * a) + d + sum(b) + max(x * v) + logsumexp(v)
+    }
+    """
+    P = {"A": r.u(1031, 3, lo=-0.1, hi=0.1), "v": r.u(1031)}
+    I = {"x": r.u(1031)}
+
+    def f(P, I):
+        x, A, v = I["x"], P["A"], P["v"]
+        o = dict(a=x @ A, d=x @ v, b=A.T @ (x * v))
+        return o, rsum(o["a"] ** 2) + o["d"] + rsum(o["b"]) + rmax(x * v) + logsumexp(v)
+
+    return src, P, I, f
+
+
+@value("r2_exponent_sign_precedence")
+def _(r):
+    # As Python's **: -2 ^ 2 is -(2 ^ 2); x ^ -2 ^ 2 is x ^ (-(2 ^ 2)).
+    src = """
+    model neg {
+        param x: [2]
+        output a = -2 ^ 2 + 0 * x
+        output b = x ^ -2 ^ 2
+        output c = 2 ^ -1 ^ 2 + 0 * x
+        output e = - 2 ^ 2 * x
+        output f = 3 - -2 ^ 2 + 0 * x
+        output g = x ^ - 1
+        output h = x ^ -(1) ^ 2
+        loss = sum(a + b + c + e + f + g + h)
+    }
+    """
+    P = {"x": np.array([1.5, -2], np.float32)}
+
+    def f(P, I):
+        x = P["x"]
+        o = dict(a=-(2**2) + 0 * x, b=x ** (-(2**2)), c=2 ** (-(1**2)) + 0 * x, e=-(2**2) * x, f=3 + 2**2 + 0 * x,
+                 g=x**-1, h=x ** (-(1**2)))
+        return o, rsum(sum(o.values()))
+
+    return src, P, {}, f
+
+
+@value("r2_names_like_builtins")
+def _(r):
+    # Value names and fn names are separate namespaces; f32 names a value outside a type.
+    src = """
+    fn T(x) = x.T
+    model names {
+        param sum: [3, 3]
+        param T: [3]
+        input exp: [3]
+        input f32: [3]
+        let mean = sum(sum, axis=0) * T
+        output max = max(mean) + maximum(exp, f32)
+        output softmax = softmax(sum.T @ T)
+        output t2 = T(sum) @ exp
+        loss = sum(max) + sum(softmax * t2)
+    }
+    """
+    P = {"sum": r.u(3, 3), "T": r.u(3)}
+    I = {"exp": r.u(3), "f32": r.u(3)}
+
+    def f(P, I):
+        S, T = P["sum"], P["T"]
+        mean = rsum(S, 0) * T
+        mx = rmax(mean) + maximum(I["exp"], I["f32"])
+        sm = softmax(S.T @ T)
+        t2 = S.T @ I["exp"]
+        return {"max": mx, "softmax": sm, "t2": t2}, rsum(mx) + rsum(sm * t2)
+
+    return src, P, I, f
+
+
+@value("r2_nan_propagates", nan_ok=True)
+def _(r):
+    # Outside the domain the result is NaN, as in PyTorch, and NaN passes through
+    # relu, maximum, max, abs and softmax (the spec's check matches NaN with NaN).
+    src = """
+    model nan {
+        param x: [4]
+        let n = sqrt(x)
+        output a = log(x)
+        output b = x ^ 1.5
+        output c = relu(n) + abs(n)
+        output d = maximum(n, 0) + minimum(0, n)
+        output e = max(n)
+        output g = softmax(n)
+        output h = leaky_relu(n)
+        loss = sum(a + b + c + d + h)
+    }
+    """
+    P = {"x": np.array([-1, -0.5, 2, 0.25], np.float32)}
+
+    def f(P, I):
+        x = P["x"]
+        n = torch.sqrt(x)
+        o = dict(a=torch.log(x), b=x**1.5, c=torch.relu(n) + torch.abs(n),
+                 d=torch.maximum(n, torch.tensor(0.0)) + torch.minimum(torch.tensor(0.0), n), e=n.max(),
+                 g=torch.softmax(n, 0), h=torch.nn.functional.leaky_relu(n, 0.01))
+        return o, rsum(o["a"] + o["b"] + o["c"] + o["d"] + o["h"])
+
+    return src, P, {}, f
+
+
+@value("r2_third_order_training_through_grads", grad_inputs=True)
+def _(r):
+    # The loss holds a gradient of a gradient, so --grad needs third derivatives.
+    src = """
+    fn pen(e, x) = sum(grad(e, x) ^ 2)
+    model g3t {
+        input x: [3, 2]
+        input y: i32[3]
+        param W: [2, 4]
+        param b: [4]
+        let ce = cross_entropy(tanh(x @ W) + softmax(b), y)
+        let p1 = pen(ce, x)
+        let p2 = pen(ce, W)
+        output gg = grad(p1 + p2, W)
+        loss = ce + sum(gg ^ 2) + sum(grad(p1, b) * b) + pen(p2, x)
+    }
+    """
+    P = {"W": r.u(2, 4), "b": r.u(4)}
+    I = {"x": r.u(3, 2), "y": r.labels(3, 4)}
+
+    def f(P, I):
+        x, W, b = I["x"], P["W"], P["b"]
+
+        def pen(e, v):
+            return rsum(grad(e, v) ** 2)
+        ce = cross_entropy(torch.tanh(x @ W) + softmax(b), I["y"])
+        p1 = pen(ce, x)
+        p2 = pen(ce, W)
+        gg = grad(p1 + p2, W)
+        return {"gg": gg}, ce + rsum(gg**2) + rsum(grad(p1, b) * b) + pen(p2, x)
+
+    return src, P, I, f
+
+
+@value("r2_grad_same_fn_twice_shared_subexpressions", grad_inputs=True)
+def _(r):
+    # Two inlined copies of one fn containing grad, on different and on equal arguments.
+    src = """
+    fn slope(x, W) = grad(sum(sigmoid(x @ W)), x)
+    model twice {
+        input x: [2, 3]
+        input z: [2, 3]
+        param W: [3, 3]
+        let a = slope(x, W)
+        let b = slope(z, W)
+        let c = slope(x, W)
+        output d = a - c
+        loss = sum(a * b) + sum(c ^ 2) + sum(grad(sum(a * z), W))
+    }
+    """
+    P = {"W": r.u(3, 3)}
+    I = {"x": r.u(2, 3), "z": r.u(2, 3)}
+
+    def f(P, I):
+        x, z, W = I["x"], I["z"], P["W"]
+
+        def slope(x, W):
+            return grad(rsum(sigmoid(x @ W)), x)
+        a, b, c = slope(x, W), slope(z, W), slope(x, W)
+        return {"d": a - c}, rsum(a * b) + rsum(c**2) + rsum(grad(rsum(a * z), W))
+
+    return src, P, I, f
+
+
+@value("r2_initialiser_forms_negative_and_names", model="m")
+def _(r):
+    # Initialisers with negative numbers and signs apart; names with _ and digits; values
+    # come from the params file.
+    src = """
+    fn f(x) { return x }
+    fn g(x) { let y = x * 2; let x2 = y; return x2 + x; }
+    fn h(_a1, W_2) = _a1 * W_2
+    model m {
+        param b: [2] = - 1
+        param c: [2] = uniform(-1, -0.5)
+        param d: [2] = normal(mean=-1, std=0.5)
+        param e: [2] = 0.5e-1
+        param k: [2] = 5E1
+        input _x1: []
+        output y = f(b) + g(c) + h(d, e) * k * _x1
+        loss = sum(y)
+    }
+    model other { param q: [2] }
+    """
+    P = {n: r.u(2) for n in "bcdek"}
+    I = {"_x1": np.array(0.5, np.float32)}
+
+    def f(P, I):
+        y = P["b"] + 3 * P["c"] + P["d"] * P["e"] * P["k"] * I["_x1"]
+        return {"y": y}, rsum(y)
+
+    return src, P, I, f
+
+
+@value("r2_big_batch_reductions_over_rows", grad_inputs=True)
+def _(r):
+    # A long batch axis (1001 rows): sums over rows (the params' gradients, mean, max over
+    # axis 0, cross-entropy's mean) may be split between threads.
+    src = """
+    model rows {
+        input x: [N, 7]
+        input y: i32[N]
+        param W: [7, 5]
+        param b: [5]
+        let z = tanh(x @ W + b)
+        output m0 = max(z, axis=0)
+        output s0 = mean(z, axis=0, keepdims=true)
+        output lse0 = logsumexp(z, axis=0)
+        output sm0 = softmax(z, axis=0)
+        loss = cross_entropy(z * 3, y) + sum(m0) + sum(s0 ^ 2) + sum(lse0) / 10 + max(sm0) * 100
+    }
+    """
+    P = {"W": r.u(7, 5), "b": r.u(5)}
+    I = {"x": r.u(1001, 7, lo=-2, hi=2), "y": r.labels(1001, 5)}
+
+    def f(P, I):
+        z = torch.tanh(I["x"] @ P["W"] + P["b"])
+        o = dict(m0=rmax(z, 0), s0=rmean(z, 0, True), lse0=logsumexp(z, 0), sm0=softmax(z, 0))
+        loss = (cross_entropy(z * 3, I["y"]) + rsum(o["m0"]) + rsum(o["s0"] ** 2) + rsum(o["lse0"]) / 10
+                + rmax(o["sm0"]) * 100)
+        return o, loss
+
+    return src, P, I, f
+
+
+@value("r2_size_variables_as_values", grad_inputs=True)
+def _(r):
+    # docs/language-notes.md (nnc extension): a size variable not hidden by a name is a
+    # scalar value; `c / S` is the constant c / S.
+    src = """
+    model sv {
+        input x: [N, D]
+        param w: [D]
+        output a = sum(x * w) / N
+        output b = sum(x, axis=0) * (1 / N) - mean(x, axis=0)
+        output c = x * N + D
+        output d = 0.5 / (N * D) * sum(x ^ 2)
+        output e = x / (N + 1)
+        loss = a + sum(b * w) + mean(c * w) + d + sum(e * w)
+    }
+    """
+    P = {"w": r.u(3)}
+    I = {"x": r.u(5, 3)}
+
+    def f(P, I):
+        x, w = I["x"], P["w"]
+        n, dd = 5, 3
+        o = dict(a=rsum(x * w) / n, b=rsum(x, 0) * (1 / n) - rmean(x, 0), c=x * n + dd, d=0.5 / (n * dd) * rsum(x**2),
+                 e=x / (n + 1))
+        return o, o["a"] + rsum(o["b"] * w) + rmean(o["c"] * w) + o["d"] + rsum(o["e"] * w)
+
+    return src, P, I, f
