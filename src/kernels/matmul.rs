@@ -62,11 +62,12 @@ pub unsafe fn matmul(
     }
 }
 
-/// Products smaller than this many multiply-adds (about 25 us on one core) run on one
-/// thread whatever `threads` says: waking a second thread costs more than it saves
-/// (measured: the batch-64 training step was 0.40 ms on one thread, 0.62 ms when every
-/// product used two).
-pub const PARALLEL_MIN_MACS: usize = 1 << 21;
+/// Products smaller than this many multiply-adds (about 200 us on one core) run on one
+/// thread whatever `threads` says: waking a second thread and splitting the work costs
+/// more than it saves, and makes step times erratic (measured on 2 cores: the batch-64
+/// training step, whose largest products are 6.4M multiply-adds, took a median 0.58 ms
+/// on one thread and 0.83 ms on two; batch 1024, with 103M, 10.2 ms and 6.9 ms).
+pub const PARALLEL_MIN_MACS: usize = 1 << 24;
 
 /// The C-ABI entry JIT code calls; see [`matmul`]. `accumulate` is 0 or 1.
 ///
