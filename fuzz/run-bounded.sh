@@ -29,20 +29,23 @@ jobs="${FUZZ_JOBS:-1}"
 
 command -v cargo-fuzz >/dev/null || { echo "cargo-fuzz is missing: cargo install cargo-fuzz" >&2; exit 2; }
 
+# (`if`, not `[ -f ] && cp`: under `set -e` a last glob entry that is not a file would
+# end the script.)
 seed() {
-  local target="$1" dir="$here/corpus/$1"
+  local target="$1" dir="$here/corpus/$1" f
   mkdir -p "$dir"
   case "$target" in
     parse | check | compile)
       for f in "$root"/examples/*.nn "$root"/tests/conformance/*/model.nn "$root"/tests/regressions/"$target"/*; do
-        [ -f "$f" ] && cp "$f" "$dir/seed-$(basename "$(dirname "$f")")-$(basename "$f")"
+        if [ -f "$f" ]; then cp "$f" "$dir/seed-$(basename "$(dirname "$f")")-$(basename "$f")"; fi
       done ;;
     tensors | inputs)
       for f in "$root"/tests/conformance/*/*.safetensors "$root"/tests/regressions/"$target"/*; do
-        [ -f "$f" ] && cp "$f" "$dir/seed-$(basename "$(dirname "$f")")-$(basename "$f")"
+        if [ -f "$f" ]; then cp "$f" "$dir/seed-$(basename "$(dirname "$f")")-$(basename "$f")"; fi
       done
-      for f in "$root"/examples/data/*; do
-        [ -f "$f" ] && cp "$f" "$dir/seed-data-$(basename "$f")"
+      # The small IDX files (labels); the image files are longer than -max_len.
+      for f in "$root"/examples/data/*/*labels*; do
+        if [ -f "$f" ]; then cp "$f" "$dir/seed-data-$(basename "$f")"; fi
       done ;;
   esac
 }
