@@ -9,7 +9,7 @@
 
 use super::builder::{Builder, Cot};
 use super::error::AdError;
-use crate::ir::{Binary, NodeId, Op, Reduce, Shape, Unary};
+use crate::ir::{unary_ops, Binary, NodeId, Op, Reduce, Shape, Unary};
 
 type Rule = Result<Vec<Cot>, AdError>;
 
@@ -45,73 +45,33 @@ fn chain(b: &mut Builder, ct: NodeId, d: NodeId) -> Result<Cot, AdError> {
     b.mul(ct, d).map(Cot::Node)
 }
 
-fn unary(b: &mut Builder, u: Unary, x: NodeId, y: NodeId, ct: NodeId) -> Result<Cot, AdError> {
-    match u {
-        // -ct
-        Unary::Neg => b.neg(ct).map(Cot::Node),
-        // ct * e^x
-        Unary::Exp => chain(b, ct, y),
-        // ct / x
-        Unary::Log => b.div(ct, x).map(Cot::Node),
-        // ct * 0.5 / sqrt(x)
-        Unary::Sqrt => {
-            let half = b.mul_const(ct, 0.5)?;
-            b.div(half, y).map(Cot::Node)
+/// The autodiff `match` over [`Unary`]: the `vjp` column of `ir/unary_table.rs`.
+macro_rules! vjp_unary {
+    ($(
+        $(#[doc = $doc:literal])*
+        $op:ident $(($p:ident: $pt:ty))? {
+            name: $name:literal, call: $call:literal,
+            eval: |$ex:pat_param| $eval:expr,
+            vjp: |$vb:pat_param, $vx:pat_param, $vy:pat_param, $vct:pat_param| $vjp:expr,
+            lower: |$ll:pat_param, $lx:pat_param| $lower:expr,
+            $(host: $host:expr,)?
         }
-        // ct * sign(x); abs'(0) = 0
-        Unary::Abs => {
-            let s = b.unary(Unary::Sign, x)?;
-            chain(b, ct, s)
+    )*) => {
+        fn unary(b: &mut Builder, u: Unary, x: NodeId, y: NodeId, ct: NodeId) -> Result<Cot, AdError> {
+            match u {
+                $( Unary::$op $(($p))? => {
+                    let ($vb, $vx, $vy, $vct) = (b, x, y, ct);
+                    $vjp
+                } )*
+            }
         }
-        // piecewise constant
-        Unary::Sign | Unary::Step => Ok(Cot::Zero),
-        // ct * (1 - tanh(x)^2)
-        Unary::Tanh => {
-            let y2 = b.mul(y, y)?;
-            let d = b.rsub_const(1.0, y2)?;
-            chain(b, ct, d)
-        }
-        // ct * s(x) * (1 - s(x))
-        Unary::Sigmoid => {
-            let one_minus = b.rsub_const(1.0, y)?;
-            let d = b.mul(y, one_minus)?;
-            chain(b, ct, d)
-        }
-        // ct * step(x); relu'(0) = 0
-        Unary::Relu => {
-            let d = b.unary(Unary::Step, x)?;
-            chain(b, ct, d)
-        }
-        // ct * sigmoid(x)
-        Unary::Softplus => {
-            let d = b.unary(Unary::Sigmoid, x)?;
-            chain(b, ct, d)
-        }
-        // ct * cos(x)
-        Unary::Sin => {
-            let d = b.unary(Unary::Cos, x)?;
-            chain(b, ct, d)
-        }
-        // -(ct * sin(x))
-        Unary::Cos => {
-            let d = b.unary(Unary::Sin, x)?;
-            let t = b.mul(ct, d)?;
-            b.neg(t).map(Cot::Node)
-        }
-        // ct * c * x^(c-1)
-        Unary::Pow(c) => pow(b, c.0, x, ct),
-        // ct * (alpha + (1 - alpha) * step(x))
-        Unary::LeakyRelu(alpha) => {
-            let s = b.unary(Unary::Step, x)?;
-            let scaled = b.mul_const(s, 1.0 - alpha.0)?;
-            let k = b.konst(alpha.0);
-            let d = b.binary(Binary::Add, k, scaled)?;
-            chain(b, ct, d)
-        }
-    }
+    };
 }
 
-fn pow(b: &mut Builder, c: f64, x: NodeId, ct: NodeId) -> Result<Cot, AdError> {
+unary_ops!(vjp_unary);
+
+/// `ct * c * x^(c-1)`, the `vjp` of `x ^ c`.
+fn pow_vjp(b: &mut Builder, c: f64, x: NodeId, ct: NodeId) -> Result<Cot, AdError> {
     if c == 0.0 {
         return Ok(Cot::Zero);
     }

@@ -1,71 +1,100 @@
-//! The lowering of each elementwise function: one exhaustive `match` over `Unary` and one
-//! over `Binary` (no wildcard arm, so a new function does not compile until it has one).
+//! The lowering of each elementwise function: the `lower` column of `ir/unary_table.rs`
+//! expanded into one exhaustive `match` over `Unary`, and one `match` over `Binary`.
 //! Edge cases follow the reference interpreter: NaN propagates through `max`, `min`,
 //! `relu` and `sign`; comparisons (`step`, `greater_eq`) are false for NaN.
 
 use super::loops::{Lg, LANES};
 use super::math;
-use crate::ir::{Binary, Unary};
+use crate::ir::{unary_ops, Binary, Unary};
 use cranelift_codegen::ir::condcodes::FloatCC;
 use cranelift_codegen::ir::{types, InstBuilder, Value};
+use cranelift_frontend::FunctionBuilder;
 
 /// Whether `x ^ c` is computed by repeated multiplication (as the interpreter's `powi`).
 fn is_integer_power(c: f64) -> bool {
     c.fract() == 0.0 && c.abs() <= i32::MAX as f64
 }
 
-/// The host routine a function calls per element, if it is not inline code.
-pub(super) fn host_call(u: Unary) -> Option<&'static str> {
-    match u {
-        Unary::Sin => Some("nnc_sinf"),
-        Unary::Cos => Some("nnc_cosf"),
-        Unary::Pow(c) if !is_integer_power(c.0) && c.0 != 0.5 => Some("nnc_powf"),
-        _ => None,
-    }
+/// `$host`, or `None` for a row without a `host` column.
+macro_rules! host_or_none {
+    () => {
+        None
+    };
+    ($host:expr) => {
+        $host
+    };
+}
+
+/// The lowering's `match`es over [`Unary`]: the `lower` and `host` columns of
+/// `ir/unary_table.rs`.
+macro_rules! lower_unary {
+    ($(
+        $(#[doc = $doc:literal])*
+        $op:ident $(($p:ident: $pt:ty))? {
+            name: $name:literal, call: $call:literal,
+            eval: |$ex:pat_param| $eval:expr,
+            vjp: |$vb:pat_param, $vx:pat_param, $vy:pat_param, $vct:pat_param| $vjp:expr,
+            lower: |$ll:pat_param, $lx:pat_param| $lower:expr,
+            $(host: $host:expr,)?
+        }
+    )*) => {
+        /// The host routine a function calls per element, if it is not inline code.
+        pub(super) fn host_call(u: Unary) -> Option<&'static str> {
+            match u {
+                $( Unary::$op $(($p))? => {
+                    $( let _ = $p; )?
+                    host_or_none!($($host)?)
+                } )*
+            }
+        }
+
+        impl Lg<'_, '_> {
+            /// `u(x)` for a scalar or vector `x`.
+            pub(super) fn unary(&mut self, u: Unary, x: Value) -> Value {
+                match u {
+                    $( Unary::$op $(($p))? => {
+                        let ($ll, $lx) = (&mut *self, x);
+                        $lower
+                    } )*
+                }
+            }
+        }
+    };
+}
+
+unary_ops!(lower_unary);
+
+/// `-1, 0, 1` by the sign of `x`; 0 and NaN stay themselves.
+fn sign(fb: &mut FunctionBuilder, x: Value) -> Value {
+    let t = fb.func.dfg.value_type(x);
+    let zero = math::fconst(fb, t, 0.0);
+    let gt = fb.ins().fcmp(FloatCC::GreaterThan, x, zero);
+    let lt = fb.ins().fcmp(FloatCC::LessThan, x, zero);
+    let one = math::fconst(fb, t, 1.0);
+    let minus = math::fconst(fb, t, -1.0);
+    let r = math::sel(fb, lt, minus, x);
+    math::sel(fb, gt, one, r)
+}
+
+/// `1 if x > 0 else 0` (0 for NaN).
+fn step(fb: &mut FunctionBuilder, x: Value) -> Value {
+    let t = fb.func.dfg.value_type(x);
+    let zero = math::fconst(fb, t, 0.0);
+    let gt = fb.ins().fcmp(FloatCC::GreaterThan, x, zero);
+    math::mask_to_one(fb, gt)
+}
+
+/// `x if x > 0 else alpha * x`.
+fn leaky_relu(fb: &mut FunctionBuilder, x: Value, alpha: f64) -> Value {
+    let t = fb.func.dfg.value_type(x);
+    let zero = math::fconst(fb, t, 0.0);
+    let gt = fb.ins().fcmp(FloatCC::GreaterThan, x, zero);
+    let alpha = math::fconst(fb, t, alpha as f32);
+    let ax = fb.ins().fmul(x, alpha);
+    math::sel(fb, gt, x, ax)
 }
 
 impl Lg<'_, '_> {
-    /// `u(x)` for a scalar or vector `x`.
-    pub(super) fn unary(&mut self, u: Unary, x: Value) -> Value {
-        let t = self.fb.func.dfg.value_type(x);
-        let fb = &mut *self.fb;
-        match u {
-            Unary::Neg => fb.ins().fneg(x),
-            Unary::Exp => math::exp(fb, x),
-            Unary::Log => math::log(fb, x),
-            Unary::Sqrt => fb.ins().sqrt(x),
-            Unary::Abs => fb.ins().fabs(x),
-            Unary::Sign => {
-                let zero = math::fconst(fb, t, 0.0);
-                let gt = fb.ins().fcmp(FloatCC::GreaterThan, x, zero);
-                let lt = fb.ins().fcmp(FloatCC::LessThan, x, zero);
-                let one = math::fconst(fb, t, 1.0);
-                let minus = math::fconst(fb, t, -1.0);
-                let r = math::sel(fb, lt, minus, x);
-                math::sel(fb, gt, one, r)
-            }
-            Unary::Tanh => math::tanh(fb, x),
-            Unary::Sigmoid => math::sigmoid(fb, x),
-            Unary::Relu => math::relu(fb, x),
-            Unary::Step => {
-                let zero = math::fconst(fb, t, 0.0);
-                let gt = fb.ins().fcmp(FloatCC::GreaterThan, x, zero);
-                math::mask_to_one(fb, gt)
-            }
-            Unary::Softplus => math::softplus(fb, x),
-            Unary::Sin => self.call_lanes("nnc_sinf", x, None),
-            Unary::Cos => self.call_lanes("nnc_cosf", x, None),
-            Unary::Pow(c) => self.pow(x, c.0),
-            Unary::LeakyRelu(a) => {
-                let zero = math::fconst(fb, t, 0.0);
-                let gt = fb.ins().fcmp(FloatCC::GreaterThan, x, zero);
-                let alpha = math::fconst(fb, t, a.0 as f32);
-                let ax = fb.ins().fmul(x, alpha);
-                math::sel(fb, gt, x, ax)
-            }
-        }
-    }
-
     /// `b(x, y)` for operands of one type.
     pub(super) fn binary(&mut self, b: Binary, x: Value, y: Value) -> Value {
         let fb = &mut *self.fb;

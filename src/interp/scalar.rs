@@ -4,68 +4,33 @@
 //! the comparisons `Step` and `GreaterEq` are false for it (they give `0`).
 
 use super::float::Float;
-use crate::ir::{Binary, Unary};
+use crate::ir::{unary_ops, Binary, Unary};
 
-/// `u` applied to one element.
-pub fn unary<T: Float>(u: Unary, x: T) -> T {
-    let zero = T::zero();
-    let one = T::one();
-    match u {
-        Unary::Neg => -x,
-        Unary::Exp => x.exp(),
-        Unary::Log => x.ln(),
-        Unary::Sqrt => x.sqrt(),
-        Unary::Abs => x.abs(),
-        Unary::Sign => {
-            if x > zero {
-                one
-            } else if x < zero {
-                -one
-            } else {
-                // 0 stays 0 (so abs'(0) = 0); NaN stays NaN.
-                x
+/// The interpreter's `match` over [`Unary`]: the `eval` column of `ir/unary_table.rs`.
+macro_rules! eval_unary {
+    ($(
+        $(#[doc = $doc:literal])*
+        $op:ident $(($p:ident: $pt:ty))? {
+            name: $name:literal, call: $call:literal,
+            eval: |$ex:pat_param| $eval:expr,
+            vjp: |$vb:pat_param, $vx:pat_param, $vy:pat_param, $vct:pat_param| $vjp:expr,
+            lower: |$ll:pat_param, $lx:pat_param| $lower:expr,
+            $(host: $host:expr,)?
+        }
+    )*) => {
+        /// `u` applied to one element.
+        pub fn unary<T: Float>(u: Unary, x: T) -> T {
+            match u {
+                $( Unary::$op $(($p))? => {
+                    let $ex = x;
+                    $eval
+                } )*
             }
         }
-        Unary::Tanh => x.tanh(),
-        Unary::Sigmoid => {
-            // Never exponentiate a large positive number.
-            if x >= zero {
-                one / (one + (-x).exp())
-            } else {
-                let e = x.exp();
-                e / (one + e)
-            }
-        }
-        Unary::Relu => {
-            if x > zero || x.is_nan() {
-                x
-            } else {
-                zero
-            }
-        }
-        Unary::Step => {
-            if x > zero {
-                one
-            } else {
-                zero
-            }
-        }
-        Unary::Softplus => {
-            let pos = if x > zero || x.is_nan() { x } else { zero };
-            pos + (-x.abs()).exp().ln_1p()
-        }
-        Unary::Sin => x.sin(),
-        Unary::Cos => x.cos(),
-        Unary::Pow(c) => pow(x, c.0),
-        Unary::LeakyRelu(a) => {
-            if x > zero {
-                x
-            } else {
-                T::from_f64(a.0) * x
-            }
-        }
-    }
+    };
 }
+
+unary_ops!(eval_unary);
 
 /// `x^c`: repeated multiplication for an integer `c` (so a negative base is fine), the
 /// real power otherwise (NaN for a negative base, as NumPy).

@@ -424,20 +424,13 @@ impl<'g> Emitter<'g> {
             },
             Op::Unary(u) => match u {
                 Unary::Neg => format!("-{}", a()),
-                Unary::Exp => format!("exp({})", a()),
-                Unary::Log => format!("log({})", a()),
-                Unary::Sqrt => format!("sqrt({})", a()),
-                Unary::Abs => format!("abs({})", a()),
-                Unary::Sign => format!("sign({})", a()),
-                Unary::Tanh => format!("tanh({})", a()),
-                Unary::Sigmoid => format!("sigmoid({})", a()),
-                Unary::Relu => format!("relu({})", a()),
-                Unary::Step => format!("step({})", a()),
-                Unary::Softplus => format!("softplus({})", a()),
-                Unary::Sin => format!("sin({})", a()),
-                Unary::Cos => format!("cos({})", a()),
                 Unary::Pow(c) => format!("{} ^ {:?}", a(), c.0),
                 Unary::LeakyRelu(al) => format!("leaky_relu({}, alpha={})", a(), literal(al.0)),
+                // The rest are built-in calls `f(x)` (`call: true` in `ir/unary_table.rs`).
+                u => match u.call_name() {
+                    Some(f) => format!("{f}({})", a()),
+                    None => return Err(no_form()),
+                },
             },
             Op::Binary(b) => {
                 let (x, y) = (&args[0], &args[1]);

@@ -10,6 +10,7 @@ mod graph;
 mod op;
 mod print;
 mod shape;
+mod unary_table;
 mod verify;
 
 pub use bind::{bind_sizes, BindError, Binder};
@@ -21,4 +22,5 @@ pub use graph::{Graph, Init, InputDecl, Node, NodeId, Origin, ParamDecl, Phase};
 pub use op::{Binary, DType, Op, Reduce, ShapeError, TensorType, Unary, F64};
 pub use print::print;
 pub use shape::{broadcast, broadcasts_to, Shape};
+pub(crate) use unary_table::unary_ops;
 pub use verify::{verify, Expect, VerifyError};

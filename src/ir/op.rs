@@ -2,7 +2,9 @@
 //!
 //! Each stage has one exhaustive `match` over [`Op`]: the shape rule here, the reference
 //! semantics in `interp`, the vector-Jacobian product in `autodiff`, and the lowering in
-//! `codegen`. Adding a variant is therefore a compile error until all four exist.
+//! `codegen`. Adding a variant is therefore a compile error until all four exist. The
+//! elementwise unary primitives ([`Unary`]) are instead one row each of `ir/unary_table.rs`,
+//! which every stage expands into its `match`.
 //! Composite built-ins of the language (softmax, cross_entropy, mse, gelu, mean, ...)
 //! are expansions into these primitives, made in `sema`.
 
@@ -46,39 +48,64 @@ impl fmt::Display for DType {
     }
 }
 
-/// Elementwise functions of one argument.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-pub enum Unary {
-    /// `-x`
-    Neg,
-    /// `e^x`
-    Exp,
-    /// natural logarithm
-    Log,
-    /// square root
-    Sqrt,
-    /// `|x|`
-    Abs,
-    /// `-1, 0, 1`; the derivative of `abs` (so `abs'(0) = 0`)
-    Sign,
-    /// hyperbolic tangent
-    Tanh,
-    /// `1 / (1 + e^-x)`
-    Sigmoid,
-    /// `max(x, 0)`
-    Relu,
-    /// `1 if x > 0 else 0`; the derivative of `relu` (so `relu'(0) = 0`)
-    Step,
-    /// `log(1 + e^x)`, computed stably
-    Softplus,
-    /// sine
-    Sin,
-    /// cosine
-    Cos,
-    /// `x ^ c` for a constant `c`
-    Pow(F64),
-    /// `x if x > 0 else alpha * x`
-    LeakyRelu(F64),
+/// `Some(Unary::Op)` for a row without a parameter, `None` for one with a parameter.
+macro_rules! plain_unary {
+    ($op:ident) => {
+        Some(Unary::$op)
+    };
+    ($op:ident $p:ident) => {
+        None
+    };
+}
+
+/// Declares [`Unary`] and its names from the rows of [`super::unary_table`].
+macro_rules! declare_unary {
+    ($(
+        $(#[doc = $doc:literal])*
+        $op:ident $(($p:ident: $pt:ty))? {
+            name: $name:literal, call: $call:literal,
+            eval: |$ex:pat_param| $eval:expr,
+            vjp: |$vb:pat_param, $vx:pat_param, $vy:pat_param, $vct:pat_param| $vjp:expr,
+            lower: |$ll:pat_param, $lx:pat_param| $lower:expr,
+            $(host: $host:expr,)?
+        }
+    )*) => {
+        /// Elementwise functions of one argument, one row each of `ir/unary_table.rs` (which
+        /// also holds their semantics, derivatives and lowerings). The result has the
+        /// operand's shape.
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+        pub enum Unary {
+            $( $(#[doc = $doc])* $op $(($pt))?, )*
+        }
+
+        /// Every op without a parameter.
+        const PLAIN_UNARY: &[Option<Unary>] = &[$( plain_unary!($op $($p)?) ),*];
+
+        impl Unary {
+            /// The op's name in printed graphs (without its parameter).
+            pub fn name(self) -> &'static str {
+                match self {
+                    $( Unary::$op { .. } => $name, )*
+                }
+            }
+
+            /// `f` if the language writes this op as the built-in call `f(x)`.
+            pub fn call_name(self) -> Option<&'static str> {
+                match self {
+                    $( Unary::$op { .. } => $call.then_some($name), )*
+                }
+            }
+        }
+    };
+}
+
+super::unary_table::unary_ops!(declare_unary);
+
+impl Unary {
+    /// The ops the language writes as a built-in call `f(x)`, with their `f`.
+    pub fn calls() -> impl Iterator<Item = (&'static str, Unary)> {
+        PLAIN_UNARY.iter().flatten().filter_map(|u| Some((u.call_name()?, *u)))
+    }
 }
 
 /// Elementwise functions of two arguments, with NumPy broadcasting.
@@ -428,9 +455,8 @@ impl Op {
             Op::Param(i) => format!("param{i}"),
             Op::Const { value, per } if per.is_one() => format!("const {}", value.0),
             Op::Const { value, per } => format!("const {}/{}", value.0, per),
-            Op::Unary(Unary::Pow(c)) => format!("pow {}", c.0),
-            Op::Unary(Unary::LeakyRelu(a)) => format!("leaky_relu {}", a.0),
-            Op::Unary(u) => format!("{u:?}").to_lowercase(),
+            Op::Unary(u @ (Unary::Pow(c) | Unary::LeakyRelu(c))) => format!("{} {}", u.name(), c.0),
+            Op::Unary(u) => u.name().to_string(),
             Op::Binary(Binary::GreaterEq) => "greater_eq".into(),
             Op::Binary(b) => format!("{b:?}").to_lowercase(),
             Op::Reduce {
@@ -475,5 +501,28 @@ fn oriented(d: &[Dim], transposed: bool) -> Shape {
         Shape(vec![d[1].clone(), d[0].clone()])
     } else {
         Shape(d.to_vec())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unary_printer_names_are_the_variant_names_in_lowercase() {
+        for u in PLAIN_UNARY.iter().flatten() {
+            assert_eq!(Op::Unary(*u).name(), format!("{u:?}").to_lowercase());
+        }
+        assert_eq!(Op::Unary(Unary::Pow(F64(2.0))).name(), "pow 2");
+        assert_eq!(Op::Unary(Unary::LeakyRelu(F64(0.5))).name(), "leaky_relu 0.5");
+    }
+
+    #[test]
+    fn built_in_calls_are_the_plain_ops_but_neg() {
+        let calls: Vec<Unary> = Unary::calls().map(|(_, u)| u).collect();
+        assert_eq!(calls.len(), PLAIN_UNARY.iter().flatten().count() - 1);
+        assert!(!calls.contains(&Unary::Neg));
+        assert_eq!(Unary::Pow(F64(2.0)).call_name(), None);
+        assert_eq!(Unary::Sign.call_name(), Some("sign"));
     }
 }

@@ -73,18 +73,9 @@ const TWO: &[P] = &[P::Tensor, P::Tensor];
 const REDUCE: &[P] = &[P::Tensor, P::Opt("axis"), P::Opt("keepdims")];
 const SOFTMAX: &[P] = &[P::Tensor, P::Opt("axis")];
 
-/// Every built-in: name, meaning, parameters.
+/// Every built-in but the elementwise unary ones (`Unary::calls`, from `ir/unary_table.rs`):
+/// name, meaning, parameters.
 const TABLE: &[(&str, Builtin, &[P])] = &[
-    ("exp", Builtin::Map(Unary::Exp), ONE),
-    ("log", Builtin::Map(Unary::Log), ONE),
-    ("sqrt", Builtin::Map(Unary::Sqrt), ONE),
-    ("abs", Builtin::Map(Unary::Abs), ONE),
-    ("tanh", Builtin::Map(Unary::Tanh), ONE),
-    ("sigmoid", Builtin::Map(Unary::Sigmoid), ONE),
-    ("relu", Builtin::Map(Unary::Relu), ONE),
-    ("softplus", Builtin::Map(Unary::Softplus), ONE),
-    ("sin", Builtin::Map(Unary::Sin), ONE),
-    ("cos", Builtin::Map(Unary::Cos), ONE),
     ("leaky_relu", Builtin::LeakyRelu, &[P::Tensor, P::Opt("alpha")]),
     ("gelu", Builtin::Gelu, ONE),
     ("maximum", Builtin::Maximum, TWO),
@@ -101,8 +92,6 @@ const TABLE: &[(&str, Builtin, &[P])] = &[
     ("transpose", Builtin::Transpose, ONE),
     ("grad", Builtin::Grad, TWO),
     // nnc extensions
-    ("step", Builtin::Map(Unary::Step), ONE),
-    ("sign", Builtin::Map(Unary::Sign), ONE),
     ("greater_eq", Builtin::GreaterEq, TWO),
     ("one_hot", Builtin::OneHot, &[P::Tensor, P::Dimension]),
     ("broadcast_to", Builtin::BroadcastTo, &[P::Tensor, P::ShapeList]),
@@ -111,15 +100,22 @@ const TABLE: &[(&str, Builtin, &[P])] = &[
 
 /// The built-in called `name`.
 pub(super) fn lookup(name: &str) -> Option<Builtin> {
-    TABLE.iter().find(|e| e.0 == name).map(|e| e.1)
+    match Unary::calls().find(|e| e.0 == name) {
+        Some((_, u)) => Some(Builtin::Map(u)),
+        None => TABLE.iter().find(|e| e.0 == name).map(|e| e.1),
+    }
 }
 
 /// The names of all built-ins.
 pub(super) fn names() -> impl Iterator<Item = &'static str> {
-    TABLE.iter().map(|e| e.0)
+    Unary::calls().map(|e| e.0).chain(TABLE.iter().map(|e| e.0))
 }
 
 fn entry(b: Builtin) -> (&'static str, &'static [P]) {
+    if let Builtin::Map(u) = b {
+        // Only ops with a call form become `Builtin::Map` (see `lookup`).
+        return (u.call_name().unwrap_or(u.name()), ONE);
+    }
     TABLE
         .iter()
         .find(|e| e.1 == b)
@@ -624,5 +620,23 @@ fn grad(lw: &mut Lowerer, e: NodeId, v: NodeId, span: Span, exprs: (Option<&Expr
     match lw.g.add(Op::Grad, &[e, v], crate::ir::Origin::forward(span)) {
         Ok(id) => Some(id),
         Err(err) => lw.report_none(types::shape_error(err, span, "grad")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_built_in_name_is_unique_and_found() {
+        let all: Vec<&str> = names().collect();
+        for n in &all {
+            assert_eq!(all.iter().filter(|m| *m == n).count(), 1, "{n}");
+            let b = lookup(n).expect("a listed name is a built-in");
+            assert_eq!(entry(b).0, *n);
+        }
+        assert_eq!(lookup("relu"), Some(Builtin::Map(Unary::Relu)));
+        assert_eq!(lookup("leaky_relu"), Some(Builtin::LeakyRelu));
+        assert_eq!(lookup("neg"), None);
     }
 }
