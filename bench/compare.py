@@ -30,6 +30,8 @@ import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODEL = os.path.join(ROOT, "examples", "mnist_mlp.nn")
+# Frameworks that run eagerly: no compile time to report.
+EAGER = {"numpy", "torch_eager"}
 NAMES = {
     "nnc": "nnc (this repo)",
     "numpy": "NumPy, hand-written backward",
@@ -115,7 +117,7 @@ def table(rows, batches):
     for fw, per_batch in rows.items():
         first = per_batch[batches[0]] if batches[0] in per_batch else next(iter(per_batch.values()))
         compile_s = first["compile_s"]
-        compile_txt = "—" if fw == "numpy" or fw == "torch_eager" else (
+        compile_txt = "—" if fw in EAGER else (
             f"{compile_s * 1000:.1f} ms" if compile_s < 1 else f"{compile_s:.1f} s")
         steps = [fmt_ms(per_batch[b]["median_ms"]) if b in per_batch else "—" for b in batches]
         rss = max(v["peak_rss_mb"] for v in per_batch.values())
@@ -135,7 +137,7 @@ def ratios(rows, batches):
         for b in batches:
             cells.append(f"{nnc[b]['median_ms'] / per_batch[b]['median_ms']:.2f}×" if b in per_batch else "—")
         first = next(iter(per_batch.values()))
-        compile_cell = "—" if fw in ("numpy", "torch_eager") else \
+        compile_cell = "—" if fw in EAGER else \
             f"{nnc[batches[0]]['compile_s'] / first['compile_s']:.3f}×"
         rss = max(v["peak_rss_mb"] for v in per_batch.values())
         nnc_rss = max(v["peak_rss_mb"] for v in nnc.values())

@@ -72,14 +72,14 @@ fn evaluate(args: &RunArgs) -> Result<(), Error> {
     };
     // `--grad` on an inference-only model still gives its outputs: conformance scripts pass
     // `--grad` to every model, and an absent gradient is what "no loss" means.
-    let differentiate = (args.grad || args.grad_inputs) && model.has_loss();
-    if (args.grad || args.grad_inputs) && !differentiate {
+    let wants_gradients = args.grad || args.grad_inputs;
+    if wants_gradients && !model.has_loss() {
         eprintln!(
             "note: model `{}` has no loss, so no gradients are written",
             model.name()
         );
     }
-    let function = if differentiate {
+    let function = if wants_gradients && model.has_loss() {
         model.gradients(args.grad_inputs)?
     } else {
         model.forward()?
